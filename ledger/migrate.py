@@ -1,0 +1,47 @@
+"""Apply Alembic migrations and the seed data every install needs.
+
+``upgrade(settings)`` brings the schema to head, then loads the standards
+catalog and the working-day calendar if they are missing.  It is what
+``sanhu db upgrade`` runs, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from alembic import command
+from alembic.config import Config
+
+from ledger.bootstrap import Sanhu
+from ledger.calendar import ensure_calendar
+from ledger.db import normalise_url
+from ledger.settings import Settings
+from ledger.standards import ensure_catalog
+
+
+def alembic_config(settings: Settings) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("ledger") / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", normalise_url(settings.database_url))
+    return cfg
+
+
+def upgrade(sanhu: Sanhu, revision: str = "head") -> None:
+    """Migrate the schema to ``revision`` and seed the catalog and calendar."""
+    command.upgrade(alembic_config(sanhu.settings), revision)
+    with sanhu.uow() as uow:
+        ensure_catalog(uow.session)
+        ensure_calendar(uow.session, uow.today())
+        uow.commit()
+
+
+def current_revision(settings: Settings) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    engine = create_engine(normalise_url(settings.database_url))
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()

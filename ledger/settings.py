@@ -1,0 +1,66 @@
+"""One settings object, read from the environment with safe defaults.
+
+Web, scheduler and command line all build their parts from a ``Settings``;
+tests pass their own.  Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+DEFAULT_INSTANCE = Path("instance")
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with defaults for the single-machine install."""
+
+    database_url: str = f"sqlite:///{(DEFAULT_INSTANCE / 'sanhu.sqlite').resolve()}"
+    evidence_dir: Path = field(default_factory=lambda: (DEFAULT_INSTANCE / "evidence").resolve())
+    evidence_max_bytes: int = 20 * 1024 * 1024
+    timezone: str = "Asia/Shanghai"
+    secret_key: str = ""
+    #: days before the deadline at which the traffic light turns yellow
+    warning_days: int = 3
+    #: how long after 销号 an item may still be reopened (回头看)
+    follow_up_days: int = 365
+    #: log SQL statements
+    echo_sql: bool = False
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some values changed (handy in tests)."""
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read ``SANHU_*`` variables; anything unset keeps its safe default."""
+        env = dict(os.environ if env is None else env)
+        base = cls()
+        instance = Path(env.get("SANHU_INSTANCE_DIR", str(DEFAULT_INSTANCE))).resolve()
+        return cls(
+            database_url=env.get("SANHU_DATABASE_URL")
+            or f"sqlite:///{instance / 'sanhu.sqlite'}",
+            evidence_dir=Path(env.get("SANHU_EVIDENCE_DIR") or instance / "evidence").resolve(),
+            evidence_max_bytes=_int(env, "SANHU_EVIDENCE_MAX_BYTES", base.evidence_max_bytes),
+            timezone=env.get("SANHU_TIMEZONE", base.timezone),
+            secret_key=env.get("SANHU_SECRET_KEY", ""),
+            warning_days=_int(env, "SANHU_WARNING_DAYS", base.warning_days),
+            follow_up_days=_int(env, "SANHU_FOLLOW_UP_DAYS", base.follow_up_days),
+            echo_sql=env.get("SANHU_ECHO_SQL", "") == "1",
+        )

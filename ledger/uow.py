@@ -1,0 +1,97 @@
+"""The unit of work: the one owner of a database transaction.
+
+Services receive a ``UnitOfWork`` and call ``commit()`` when their change is
+complete; leaving the ``with`` block without committing rolls everything back.
+Views, jobs, models and workflow callbacks never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import cached_property
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from ledger.calendar import WorkCalendar, calendar_stamp, load_calendar
+from ledger.errors import Conflict
+from ledger.evidence import EvidenceStore
+from ledger.settings import Settings
+from ledger.workflow import Context
+
+#: one parsed calendar per database, refreshed when an import changes it
+_CALENDARS: dict[str, tuple[tuple, WorkCalendar]] = {}
+
+
+class UnitOfWork:
+    """A session and everything a service needs for one transaction."""
+
+    def __init__(self, session_factory: sessionmaker, settings: Settings,
+                 evidence: EvidenceStore | None = None,
+                 clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.session_factory = session_factory
+        #: where "now" comes from; only backfills (the demo, imports of old sheets) pass one
+        self.clock = clock
+        self.settings = settings
+        self._evidence = evidence
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self.session_factory()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # close() rolls back whatever was not committed; loaded objects stay readable
+        self.session.close()
+
+    def commit(self) -> None:
+        """Commit; a concurrent change or duplicate key becomes ``Conflict``."""
+        try:
+            self.session.commit()
+        except (StaleDataError, IntegrityError) as exc:
+            self.session.rollback()
+            raise Conflict("the item was changed by someone else; reload and try again") from exc
+
+    def flush(self) -> None:
+        """Flush pending changes, mapping optimistic-lock failures to ``Conflict``."""
+        try:
+            self.session.flush()
+        except (StaleDataError, IntegrityError) as exc:
+            self.session.rollback()
+            raise Conflict("the item was changed by someone else; reload and try again") from exc
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    # --- time and calendar --------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        """The current instant in UTC (moved by time-machine in tests)."""
+        return self.clock() if self.clock is not None else dt.datetime.now(dt.UTC)
+
+    def today(self) -> dt.date:
+        """Today's date in the configured zone (Asia/Shanghai)."""
+        return self.now().astimezone(self.settings.zone).date()
+
+    def context(self) -> Context:
+        return Context(today=self.today(), now=self.now(),
+                       follow_up_days=self.settings.follow_up_days)
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        key = str(self.session.get_bind().url)
+        stamp = calendar_stamp(self.session)
+        cached = _CALENDARS.get(key)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, load_calendar(self.session))
+            _CALENDARS[key] = cached
+        return cached[1]
+
+    @property
+    def evidence(self) -> EvidenceStore:
+        if self._evidence is None:
+            self._evidence = EvidenceStore(self.settings.evidence_dir,
+                                           self.settings.evidence_max_bytes)
+        return self._evidence
