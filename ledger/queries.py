@@ -1,0 +1,248 @@
+"""Read side of the ledger: item pages, filtered lists and the overdue board.
+
+Everything is scoped by the actor and computed in SQL: overdue, days overdue
+(calendar and working days, the latter from ``calendar_days.workday_seq``) and
+the traffic light.  The overdue predicate is written exactly as the partial
+indexes ``ix_items_open_*`` are, so both SQLite and PostgreSQL use them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session, aliased
+
+from ledger.actors import Actor
+from ledger.errors import NotFound, ValidationError
+from ledger.models import CalendarDay, Evidence, Item, ItemEvent, State, Unit
+
+STATUSES = ("found", "assigned", "rectifying", "submitted", "verified", "closed")
+SORTS = {
+    "newest": (Item.id.desc(),),
+    "oldest": (Item.id.asc(),),
+    "deadline": (Item.deadline.asc(), Item.id.asc()),
+    "number": (Item.number.asc(),),
+    "updated": (Item.updated_at.desc(), Item.id.desc()),
+}
+#: counting stops here; pages show "10000+" beyond it
+COUNT_CAP = 10_000
+
+
+def open_predicate(session: Session):
+    """``assigned``/``rectifying`` and not submitted, spelled as the partial indexes are."""
+    false = "false" if session.get_bind().dialect.name == "postgresql" else "0"
+    return text(f"items.state IN ('assigned', 'rectifying') AND items.submitted = {false}")
+
+
+def days_between(session: Session, later, earlier):
+    """``later - earlier`` in days, as SQL, on either database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return later - earlier
+    return cast(func.julianday(later) - func.julianday(earlier), Integer)
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """What a list asks for; every field is optional."""
+
+    status: str | None = None
+    unit_id: int | None = None
+    cycle_id: int | None = None
+    standard_id: int | None = None
+    standard_category: int | None = None
+    category: str | None = None
+    overdue: bool | None = None
+    light: str | None = None
+    text: str | None = None
+    responsible_user_id: int | None = None
+
+
+@dataclass
+class Page:
+    rows: list[dict]
+    total: int
+    total_capped: bool
+    page: int
+    per_page: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _status_clause(status: str):
+    if status == "submitted":
+        return and_(Item.state == State.RECTIFYING.value, Item.submitted.is_(True))
+    if status == "rectifying":
+        return and_(Item.state == State.RECTIFYING.value, Item.submitted.is_(False))
+    if status in STATUSES:
+        return Item.state == status
+    raise ValidationError(f"unknown status {status!r}", fields={"status": "unknown"})
+
+
+def _light_expr(session: Session, today: dt.date, warning_days: int):
+    is_open = open_predicate(session)
+    return case(
+        (and_(is_open, Item.deadline < today), "red"),
+        (and_(is_open, Item.deadline <= today + dt.timedelta(days=warning_days)), "yellow"),
+        (is_open, "green"),
+        else_=None,
+    )
+
+
+def scoped_items(session: Session, actor: Actor, flt: ItemFilter, today: dt.date,
+                 warning_days: int = 3) -> Select:
+    """The filtered, scoped ``SELECT`` of item ids (no ordering, no columns chosen yet)."""
+    q = select(Item.id).where(actor.scope_clause(Item))
+    if flt.status:
+        q = q.where(_status_clause(flt.status))
+    if flt.unit_id is not None:
+        unit = session.get(Unit, flt.unit_id)
+        if unit is None or not actor.sees(unit):
+            raise NotFound("no such unit")
+        q = q.where(getattr(Item, f"{unit.level}_id") == unit.id)
+    for column, value in ((Item.cycle_id, flt.cycle_id), (Item.standard_id, flt.standard_id),
+                          (Item.category_number, flt.standard_category),
+                          (Item.category, flt.category),
+                          (Item.responsible_user_id, flt.responsible_user_id)):
+        if value is not None:
+            q = q.where(column == value)
+    if flt.overdue is True:
+        q = q.where(open_predicate(session), Item.deadline < today)
+    elif flt.overdue is False:
+        q = q.where(or_(~open_predicate(session), Item.deadline >= today,
+                        Item.deadline.is_(None)))
+    if flt.light:
+        q = q.where(_light_expr(session, today, warning_days) == flt.light)
+    if flt.text:
+        like = f"%{flt.text.strip()}%"
+        q = q.where(or_(Item.number.like(like), Item.description.like(like),
+                        Item.measures.like(like), Item.responsible_person.like(like)))
+    return q
+
+
+def _row_select(session: Session, ids_subquery, today: dt.date, warning_days: int) -> Select:
+    """Display columns for the given ids, with overdue figures computed in SQL."""
+    deadline_day = aliased(CalendarDay)
+    today_seq = select(CalendarDay.workday_seq).where(CalendarDay.day == today).scalar_subquery()
+    is_overdue = and_(open_predicate(session), Item.deadline < today)
+    return (
+        select(
+            Item.id, Item.number, Item.state, Item.submitted, Item.description,
+            Item.unit_id, Unit.name.label("unit_name"), Item.responsible_person,
+            Item.category, Item.deadline, Item.deadline_provisional, Item.rejection_count,
+            Item.version, Item.updated_at, Item.cycle_id, Item.standard_id,
+            case((is_overdue, literal(True)), else_=literal(False)).label("overdue"),
+            case((is_overdue, days_between(session, literal(today), Item.deadline)),
+                 else_=None).label("days_overdue"),
+            case((is_overdue, today_seq - deadline_day.workday_seq),
+                 else_=None).label("workdays_overdue"),
+            _light_expr(session, today, warning_days).label("light"),
+        )
+        .join(Unit, Unit.id == Item.unit_id)
+        .outerjoin(deadline_day, deadline_day.day == Item.deadline)
+        .where(Item.id.in_(ids_subquery))
+    )
+
+
+def _as_dict(row) -> dict:
+    d = dict(row._mapping)
+    d["status"] = "submitted" if d["state"] == "rectifying" and d["submitted"] else d["state"]
+    d["overdue"] = bool(d["overdue"])
+    return d
+
+
+def list_items(session: Session, actor: Actor, flt: ItemFilter | None = None, *,
+               today: dt.date, page: int = 1, per_page: int = 50, sort: str = "newest",
+               warning_days: int = 3, with_counts: bool = False) -> Page:
+    """One page of the actor's ledger, filtered and sorted, with a (capped) total."""
+    flt = flt or ItemFilter()
+    if sort not in SORTS:
+        raise ValidationError(f"unknown sort {sort!r}", fields={"sort": "unknown"})
+    per_page = max(1, min(per_page, 500))
+    page = max(1, page)
+    base = scoped_items(session, actor, flt, today, warning_days)
+    ids = base.order_by(*SORTS[sort]).limit(per_page).offset((page - 1) * per_page)
+    ids_sub = ids.subquery()
+    rows = session.execute(
+        _row_select(session, select(ids_sub.c.id), today, warning_days)
+        .order_by(*SORTS[sort])
+    ).all()
+    total = session.scalar(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery()))
+    counts = count_by_status(session, actor, flt, today) if with_counts else {}
+    return Page([_as_dict(r) for r in rows], min(total, COUNT_CAP), total > COUNT_CAP, page,
+                per_page, counts)
+
+
+def overdue_items(session: Session, actor: Actor, *, today: dt.date, page: int = 1,
+                  per_page: int = 50, unit_id: int | None = None) -> Page:
+    """The overdue items in scope, most overdue first: one query over the partial index."""
+    base = scoped_items(session, actor, ItemFilter(overdue=True, unit_id=unit_id), today)
+    ids = base.order_by(Item.deadline.asc(), Item.id.asc()).limit(per_page) \
+        .offset((max(1, page) - 1) * per_page).subquery()
+    rows = session.execute(
+        _row_select(session, select(ids.c.id), today, 3)
+        .order_by(Item.deadline.asc(), Item.id.asc())
+    ).all()
+    total = session.scalar(select(func.count()).select_from(base.subquery()))
+    return Page([_as_dict(r) for r in rows], total, False, page, per_page)
+
+
+def count_by_status(session: Session, actor: Actor, flt: ItemFilter | None,
+                    today: dt.date) -> dict[str, int]:
+    """How many items of the (filtered) scope are in each status."""
+    flt = flt or ItemFilter()
+    base = scoped_items(session, actor, ItemFilter(**{**flt.__dict__, "status": None}), today)
+    rows = session.execute(
+        select(Item.state, Item.submitted, func.count())
+        .where(Item.id.in_(base)).group_by(Item.state, Item.submitted)
+    ).all()
+    counts = dict.fromkeys(STATUSES, 0)
+    for state, submitted, n in rows:
+        counts["submitted" if state == "rectifying" and submitted else state] += n
+    return counts
+
+
+def get_item(session: Session, actor: Actor, item_id: int) -> Item:
+    """The item if the actor sees it; otherwise ``NotFound`` (its existence never leaks)."""
+    item = session.get(Item, item_id)
+    if item is None or not actor.sees(item):
+        raise NotFound("no such item")
+    return item
+
+
+def item_history(session: Session, actor: Actor, item_id: int) -> list[ItemEvent]:
+    """The item's history, oldest first (scope checked)."""
+    get_item(session, actor, item_id)
+    return list(session.scalars(
+        select(ItemEvent).where(ItemEvent.item_id == item_id).order_by(ItemEvent.seq)))
+
+
+def item_evidence(session: Session, actor: Actor, item_id: int) -> list[Evidence]:
+    """The item's evidence files (scope checked)."""
+    get_item(session, actor, item_id)
+    return list(session.scalars(
+        select(Evidence).where(Evidence.item_id == item_id).order_by(Evidence.id)))
+
+
+def evidence_for_download(session: Session, actor: Actor, evidence_id: int) -> Evidence:
+    """An evidence row, only if the actor sees its item."""
+    ev = session.get(Evidence, evidence_id)
+    if ev is None:
+        raise NotFound("no such file")
+    get_item(session, actor, ev.item_id)
+    return ev
