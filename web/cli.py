@@ -1,0 +1,222 @@
+"""The ``sanhu`` command: database, demo, catalog, workflow, calendar and the server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ledger.bootstrap import Sanhu, bootstrap
+
+
+def _app() -> Sanhu:
+    return bootstrap()
+
+
+@click.group()
+def main() -> None:
+    """Sanhu (三互): observation cycles and the problem ledger (台账)."""
+
+
+# --- database ---------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations, then load the standards catalog and calendar if missing."""
+    from ledger.migrate import upgrade
+
+    app = _app()
+    upgrade(app, revision)
+    click.echo(f"database at {revision}: {app.engine.url.render_as_string(hide_password=True)}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the current migration revision."""
+    from ledger.migrate import current_revision
+    from ledger.settings import Settings
+
+    click.echo(current_revision(Settings.from_env()) or "(empty database)")
+
+
+# --- demo -------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--if-empty", is_flag=True, help="Only load when the database has no users.")
+def demo(if_empty: bool) -> None:
+    """Load the demo city (2 counties × 3 townships × 6 villages) with users and items."""
+    from ledger.demo import DEMO_PASSWORD, is_empty, load_demo
+
+    app = _app()
+    if if_empty and not is_empty(app):
+        click.echo("the database already has users; demo not loaded")
+        return
+    logins = load_demo(app)
+    print_logins(logins, DEMO_PASSWORD)
+
+
+def print_logins(logins, password: str) -> None:
+    shown, seen_roles = [], set()
+    for login in logins:
+        if login.role not in seen_roles or login.role != "village_secretary" and len(shown) < 8:
+            shown.append(login)
+            seen_roles.add(login.role)
+    click.echo(f"demo logins (password for all: {password}):")
+    for login in shown:
+        click.echo(f"  {login.username:<12} {login.role:<18} {login.unit}")
+    click.echo("  also: county1..county2, town11..town23, sec111..sec236 (county, township, village)")
+
+
+# --- catalog and workflow ---------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the catalog as a JSON list.")
+def standards(as_json: bool) -> None:
+    """Print the standards catalog (42 basic, 23 demonstration)."""
+    from ledger.standards import catalog_as_public_json, load_catalog_file
+
+    entries = catalog_as_public_json(load_catalog_file())
+    if as_json:
+        click.echo(json.dumps(entries, ensure_ascii=False, indent=1))
+        return
+    for e in entries:
+        click.echo(f"{e['set']:<13} {e['number']:>2}  [{e['category']}] {e['title']}")
+
+
+@main.command()
+@click.option("--mermaid", is_flag=True, help="Print the state diagram as Mermaid text.")
+def workflow(mermaid: bool) -> None:
+    """Show the ledger workflow (states, events, roles)."""
+    from ledger.workflow import RULES, workflow_mermaid
+
+    if mermaid:
+        click.echo(workflow_mermaid())
+        return
+    for r in RULES:
+        click.echo(f"{r.event:<18} {'/'.join(r.source):<20} -> {r.dest or '(same)':<11} "
+                   f"{', '.join(sorted(r.roles))}")
+
+
+# --- calendar ---------------------------------------------------------------
+
+
+@main.group()
+def calendar() -> None:
+    """The official working-day calendar."""
+
+
+@calendar.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def calendar_import(file: Path) -> None:
+    """Import an official schedule: CSV rows date,kind[,name] (kind holiday or workday)."""
+    from ledger.calendar import import_schedule
+    from ledger.errors import ValidationError
+
+    app = _app()
+    with app.uow() as uow:
+        try:
+            years = import_schedule(uow.session, file.read_text(encoding="utf-8-sig"),
+                                    source=f"csv:{file.name}")
+        except ValidationError as exc:
+            click.echo(f"nothing imported: {exc.message}", err=True)
+            for where, what in exc.fields.items():
+                click.echo(f"  {where}: {what}", err=True)
+            sys.exit(1)
+        uow.commit()
+    click.echo("official now: " + ", ".join(map(str, years)))
+
+
+@calendar.command("add-workdays")
+@click.argument("start", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("days", type=int)
+def calendar_add_workdays(start: dt.datetime, days: int) -> None:
+    """Print the date DAYS working days after START (the start day does not count)."""
+    app = _app()
+    with app.uow() as uow:
+        click.echo(str(uow.calendar.add_workdays(start.date(), days)))
+
+
+@calendar.command("years")
+def calendar_years() -> None:
+    """List the years covered and whether their schedule is official."""
+    from ledger.calendar import years_covered
+
+    app = _app()
+    with app.uow() as uow:
+        for year, official in years_covered(uow.session):
+            click.echo(f"{year} {'official' if official else 'provisional (Monday–Friday)'}")
+
+
+# --- cycles -----------------------------------------------------------------
+
+
+@main.command("open-cycle")
+@click.argument("kind", type=click.Choice(["village_quarterly", "township_half_yearly"]))
+@click.argument("period")
+def open_cycle_cmd(kind: str, period: str) -> None:
+    """Open a cycle (e.g. village_quarterly 2026Q4); running it again creates nothing."""
+    from ledger.cycles import open_cycle
+    from ledger.errors import ValidationError
+
+    app = _app()
+    with app.uow() as uow:
+        try:
+            result = open_cycle(uow, kind, period)
+        except ValidationError as exc:
+            raise click.BadParameter(exc.message) from exc
+    click.echo(f"cycle {kind} {period}: {'opened' if result.created else 'already open'}, "
+               f"{result.observations_created} observation(s) planned")
+
+
+# --- server -----------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the web application (waitress)."""
+    from waitress import serve as waitress_serve
+
+    from web import create_app
+
+    app = create_app()
+    click.echo(f"Sanhu is running at http://{host}:{port}/")
+    waitress_serve(app, host=host, port=port, threads=threads)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.pass_context
+def run(ctx: click.Context, host: str, port: int) -> None:
+    """Single-machine start: migrate, load the demo if empty, print logins, serve."""
+    from ledger.demo import DEMO_PASSWORD, is_empty, load_demo
+    from ledger.migrate import upgrade
+
+    app = _app()
+    upgrade(app)
+    if is_empty(app):
+        click.echo("loading the demo city (first start)...")
+        print_logins(load_demo(app), DEMO_PASSWORD)
+    else:
+        click.echo(f"existing data kept; demo password (if the demo was loaded): {DEMO_PASSWORD}")
+    app.dispose()
+    ctx.invoke(serve, host=host, port=port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
