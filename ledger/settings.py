@@ -34,6 +34,8 @@ class Settings:
     follow_up_days: int = 365
     #: log SQL statements
     echo_sql: bool = False
+    #: mark cookies Secure (set SANHU_SECURE_COOKIES=0 only for plain-HTTP installs)
+    secure_cookies: bool = False
 
     @property
     def zone(self) -> ZoneInfo:
@@ -63,4 +65,5 @@ class Settings:
             warning_days=_int(env, "SANHU_WARNING_DAYS", base.warning_days),
             follow_up_days=_int(env, "SANHU_FOLLOW_UP_DAYS", base.follow_up_days),
             echo_sql=env.get("SANHU_ECHO_SQL", "") == "1",
+            secure_cookies=env.get("SANHU_SECURE_COOKIES", "0") == "1",
         )

@@ -40,52 +40,78 @@ def _with_database(url: str, name: str) -> str:
     return f"{base}/{name}"
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory) -> Path:
-    """One migrated SQLite file per run; tests copy it."""
-    path = tmp_path_factory.mktemp("tpl") / "template.sqlite"
-    app = bootstrap(Settings(database_url=f"sqlite:///{path}",
-                             evidence_dir=path.parent / "evidence"))
-    upgrade(app)
-    app.dispose()
-    return path
+def _wants_world(request) -> bool:
+    return bool({"world", "any_world"} & set(request.fixturenames))
 
 
 @pytest.fixture(scope="session")
-def pg_template():
-    """One migrated PostgreSQL database per run, used as a template; dropped at the end."""
+def sqlite_templates(tmp_path_factory) -> dict[str, Path]:
+    """Migrated SQLite files made once per run: plain, and with the ``World`` loaded.
+
+    Tests copy a file instead of migrating (and hashing passwords) again.
+    """
+    folder = tmp_path_factory.mktemp("tpl")
+    paths = {}
+    for kind in ("plain", "world"):
+        path = folder / f"{kind}.sqlite"
+        app = bootstrap(Settings(database_url=f"sqlite:///{path}", evidence_dir=folder / "ev"))
+        upgrade(app)
+        if kind == "world":
+            WORLD_CACHE["world"] = build_world(app)
+        app.dispose()
+        paths[kind] = path
+    return paths
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(sqlite_templates) -> Path:
+    """The plain migrated SQLite file (no organisation)."""
+    return sqlite_templates["plain"]
+
+
+@pytest.fixture(scope="session")
+def pg_templates():
+    """Migrated PostgreSQL template databases (plain and with the world); dropped at the end."""
     url = os.environ.get(PG_ENV)
     if not url:
         pytest.skip(PG_SKIP)
-    name = f"sanhu_tpl_{uuid.uuid4().hex[:10]}"
     admin = _admin_engine(url)
+    names = {}
+    for kind in ("plain", "world"):
+        name = f"sanhu_tpl_{kind}_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        app = bootstrap(Settings(database_url=_with_database(url, name)))
+        upgrade(app)
+        if kind == "world":
+            build_world(app)
+        app.dispose()
+        names[kind] = name
+    yield url, names
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    app = bootstrap(Settings(database_url=_with_database(url, name)))
-    upgrade(app)
-    app.dispose()
-    yield url, name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for name in names.values():
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
-def make_sqlite(sqlite_template: Path, tmp_path: Path) -> Sanhu:
+def make_sqlite(template: Path, tmp_path: Path) -> Sanhu:
     path = tmp_path / "sanhu.sqlite"
-    shutil.copy(sqlite_template, path)
+    shutil.copy(template, path)
     return bootstrap(Settings(database_url=f"sqlite:///{path}", evidence_dir=tmp_path / "ev"))
 
 
 @pytest.fixture
-def sqlite_sanhu(sqlite_template, tmp_path):
-    app = make_sqlite(sqlite_template, tmp_path)
+def sqlite_sanhu(request, sqlite_templates, tmp_path):
+    kind = "world" if _wants_world(request) else "plain"
+    app = make_sqlite(sqlite_templates[kind], tmp_path)
     yield app
     app.dispose()
 
 
 @pytest.fixture
 def pg_sanhu(request, tmp_path):
-    url, template = request.getfixturevalue("pg_template")
+    url, templates = request.getfixturevalue("pg_templates")
+    template = templates["world" if _wants_world(request) else "plain"]
     name = f"sanhu_t_{uuid.uuid4().hex[:10]}"
     admin = _admin_engine(url)
     with admin.connect() as conn:
@@ -162,14 +188,19 @@ def build_world(app: Sanhu) -> World:
     return world
 
 
-@pytest.fixture
-def world(sanhu) -> World:
-    return build_world(sanhu)
+WORLD_CACHE: dict[str, World] = {}
 
 
 @pytest.fixture
-def any_world(any_sanhu) -> World:
-    return build_world(any_sanhu)
+def world(sanhu, sqlite_templates) -> World:
+    """The ``World`` organisation, already present in the ``sanhu`` database."""
+    return WORLD_CACHE["world"]
+
+
+@pytest.fixture
+def any_world(any_sanhu, sqlite_templates) -> World:
+    """The ``World`` in the ``any_sanhu`` database (ids are the same on both)."""
+    return WORLD_CACHE["world"]
 
 
 def pytest_collection_modifyitems(config, items):

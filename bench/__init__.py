@@ -1,0 +1,1 @@
+"""The Sanhu benchmark (SPEC §13-14): ``python -m bench.benchmark --help``."""

@@ -1,0 +1,57 @@
+"""The Sanhu web application (Flask).
+
+``create_app(settings=None, sanhu=None)`` builds the app: each extension and
+blueprint registers itself through its own ``init_app``/``bp``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from ledger.bootstrap import Sanhu, bootstrap
+from ledger.settings import Settings
+
+
+def _secret_key(settings: Settings) -> str:
+    """The configured key, or one generated once and kept beside the database."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.evidence_dir).parent / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="ascii")
+        path.chmod(0o600)
+    return path.read_text(encoding="ascii").strip()
+
+
+def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
+               config: dict | None = None) -> Flask:
+    """Build the Flask app for ``settings`` (default: from the environment)."""
+    from web import auth, errors, extensions, home, i18n, security
+
+    sanhu = sanhu or bootstrap(settings)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=_secret_key(sanhu.settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=sanhu.settings.secure_cookies,
+        REMEMBER_COOKIE_DURATION=14 * 24 * 3600,
+        REMEMBER_COOKIE_SECURE=sanhu.settings.secure_cookies,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_REFRESH_EACH_REQUEST=False,
+        MAX_CONTENT_LENGTH=sanhu.settings.evidence_max_bytes * 5,
+    )
+    app.config.update(config or {})
+    app.extensions["sanhu"] = sanhu
+    extensions.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+    return app
