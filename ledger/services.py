@@ -19,6 +19,7 @@ from ledger.actors import Actor
 from ledger.calendar import Deadline, DeadlineSpec
 from ledger.db import dialect_insert
 from ledger.errors import (
+    Conflict,
     DomainError,
     InvalidTransition,
     NotFound,
@@ -103,18 +104,16 @@ def _load_item(uow: UnitOfWork, item_id: int, actor: Actor) -> Item:
 
 def _check(uow: UnitOfWork, item: Item, actor: Actor, event: str,
            expected_version: int | None, inputs: dict[str, object]):
-    from ledger.errors import Conflict
-
     if expected_version is not None and item.version != expected_version:
         raise Conflict("the item was changed by someone else; reload and try again",
                        current_version=item.version, status=item.status)
     rule = RULES_BY_EVENT[event]
     ctx = uow.context()
-    reason = refusal(rule, item, actor, ctx)
-    if reason:
-        if actor.role not in rule.roles or reason.startswith("this item is not in the part"):
-            raise PermissionDenied(reason, event=event)
-        raise InvalidTransition(reason, event=event, status=item.status)
+    refused = refusal(rule, item, actor, ctx)
+    if refused is not None:
+        if refused.is_permission:
+            raise PermissionDenied(refused.reason, event=event)
+        raise InvalidTransition(refused.reason, event=event, status=item.status)
     _require(inputs, rule.needs)
     return ctx
 

@@ -20,9 +20,10 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from transitions import Machine
+from transitions import Machine, MachineError
 
 from ledger.actors import Actor
+from ledger.errors import InvalidTransition
 from ledger.models import Item, Role, State
 
 F, A, R, V, C = (
@@ -192,22 +193,35 @@ def unit_rule_holds(rule: Rule, item: Item, actor: Actor) -> bool:
     return actor.is_above(item)
 
 
-def refusal(rule: Rule, item: Item, actor: Actor, ctx: Context) -> str | None:
+@dataclass(frozen=True)
+class Refusal:
+    """Why an event may not be fired: ``kind`` is "role", "unit", "state" or "guard"."""
+
+    kind: str
+    reason: str
+
+    @property
+    def is_permission(self) -> bool:
+        """Role and unit refusals are about who acts; state and guard ones about when."""
+        return self.kind in ("role", "unit")
+
+
+def refusal(rule: Rule, item: Item, actor: Actor, ctx: Context) -> Refusal | None:
     """Why ``actor`` may not fire ``rule`` on ``item`` now, or None when they may.
 
     Scope (whether the actor sees the item at all) is checked by the caller,
     which must answer "not found" rather than give a reason.
     """
     if actor.role not in rule.roles:
-        return f"the role {actor.role} may not {rule.event}"
+        return Refusal("role", f"the role {actor.role} may not {rule.event}")
     if not unit_rule_holds(rule, item, actor):
-        return f"this item is not in the part of the organisation where you may {rule.event}"
+        return Refusal("unit", f"this item is not where you may {rule.event}")
     if item.state not in rule.source:
-        return f"{rule.event} is not possible while the item is {item.status}"
+        return Refusal("state", f"{rule.event} is not possible while the item is {item.status}")
     for guard in rule.guards:
         reason = guard(item, actor, ctx)
         if reason:
-            return reason
+            return Refusal("guard", reason)
     return None
 
 
@@ -224,9 +238,7 @@ def fire(item: Item, event: str, actor: Actor, ctx: Context) -> None:
     Callers check ``refusal`` first; this is the last line of defence, so a
     state change can only ever happen along a declared transition.
     """
-    from transitions import MachineError
 
-    from ledger.errors import InvalidTransition
 
     try:
         moved = RULEBOOK.events[event].trigger(item, actor=actor, ctx=ctx)

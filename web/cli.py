@@ -75,7 +75,8 @@ def print_logins(logins, password: str) -> None:
     click.echo(f"demo logins (password for all: {password}):")
     for login in shown:
         click.echo(f"  {login.username:<12} {login.role:<18} {login.unit}")
-    click.echo("  also: county1..county2, town11..town23, sec111..sec236 (county, township, village)")
+    click.echo("  also: county1..2, town11..town23, sec111..sec236"
+               " (county, township, village)")
 
 
 # --- catalog and workflow ---------------------------------------------------
