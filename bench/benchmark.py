@@ -51,7 +51,7 @@ from collections import defaultdict
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, event, func, insert, select, text
+from sqlalchemy import create_engine, event, insert, select, text
 
 from ledger import cycles, queries, services
 from ledger.actors import Actor
@@ -61,6 +61,9 @@ from ledger.errors import DomainError
 from ledger.migrate import upgrade
 from ledger.models import (
     Cycle,
+    Evidence,
+    Item,
+    ItemEvent,
     NumberSequence,
     Observation,
     Standard,
@@ -86,9 +89,11 @@ TILT = (-0.50, -0.10, 0.00, 0.20, 0.20, 0.20)
 OVERDUE_SHARE = 0.08
 DISMISSED_SHARE = 0.05  # of closed items: dismissed (撤销) instead of rectified
 REJECTED_SHARE = 0.20  # of submitted-or-later items: rejected once before
-SOURCES = (("observation", 0.80), ("inspection", 0.10), ("patrol", 0.05), ("self_check", 0.05))
+SOURCES = (("observation", 0.80), ("inspection", 0.10), ("patrol", 0.05),
+           ("self_check", 0.05))
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+            "郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程")
 GIVEN = ("建国", "秀英", "志强", "丽娟", "海燕", "国庆", "春梅", "德华", "建华", "玉兰", "文斌",
          "晓东", "红霞", "永刚", "桂芳", "明亮", "淑珍", "卫东", "爱民", "振华", "小红", "俊杰",
          "光辉", "金凤", "立新", "雪梅", "保国", "长青", "凤英", "兴旺")
@@ -373,8 +378,8 @@ class Generator:
         ev: list[tuple] = [("record", None, "found", town_u, "township_staff", None,
                             {"number": number, "unit_id": vid, "standard_id": std_id})]
         if dismissed:
-            ev.append(("dismiss", "found", "closed", county_u, "county_staff", "[duplicate] 重复问题",
-                       "CLOSED"))
+            ev.append(("dismiss", "found", "closed", county_u, "county_staff",
+                       "[duplicate] 重复问题", "CLOSED"))
         elif state != "found":
             category = rng.choice(services.CATEGORIES)
             ev.append(("assign", "found", "assigned", town_u, "township_staff", None, "ASSIGN"))
@@ -452,8 +457,6 @@ class Generator:
         self.events_total += n
         assert self.event_id - first_event + 1 == n
         is_submitted = state == "submitted"
-        if state not in ("submitted", "rectifying"):
-            submitted_by = submitted_by if state in ("verified", "closed") else None
         db_state = "rectifying" if state == "submitted" else state
         assigned = state != "found" and not dismissed
         items.append((
@@ -512,7 +515,7 @@ def _capture_ddl(conn, dialect: str) -> dict:
 
 
 def _drop_ddl(conn, dialect: str, ddl: dict) -> None:
-    for name, table, kind, _ in sorted(ddl["constraints"], key=lambda c: c[2] != "f"):
+    for name, table, _kind, _ in sorted(ddl["constraints"], key=lambda c: c[2] != "f"):
         conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
     for name, _ in ddl["indexes"]:
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
@@ -522,8 +525,16 @@ def _restore_ddl(conn, dialect: str, ddl: dict) -> None:
     for name, table, kind, definition in ddl["constraints"]:
         if kind == "u":
             conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-    for _, sql in ddl["indexes"]:
-        conn.exec_driver_sql(sql)
+    # PostgreSQL deparses partial-index predicates into a form that, re-parsed, is not the
+    # same tree (and might no longer match the queries' predicate): re-create the indexes
+    # the model declares from the model, as the migration did; the caller compares the result.
+    declared = {ix.name: ix for table in (Item.__table__, ItemEvent.__table__,
+                                          Evidence.__table__) for ix in table.indexes}
+    for name, sql in ddl["indexes"]:
+        if dialect == "postgresql" and name in declared:
+            declared[name].create(conn)
+        else:
+            conn.exec_driver_sql(sql)
     for name, table, kind, definition in ddl["constraints"]:
         if kind == "f":
             conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
@@ -586,7 +597,7 @@ def build_database(db: str, url: str, villages: int, n_items: int, chunk: int,
                 conn.execute(insert(Observation), obs_rows)
             obs_rows = []
 
-    for k, (y, q) in enumerate(quarters):
+    for k in range(len(quarters)):
         status = "planned" if k == len(quarters) - 1 else "done"
         for v in range(org.nv):
             obs_id += 1
@@ -834,7 +845,6 @@ class Measurer:
     def list_cases(self) -> list[tuple[str, str, object]]:
         """(key, label, make(rng) -> (actor, filter, sort, with_counts))."""
         F = queries.ItemFilter
-        rc = self.rng.choice
         statuses = ("rectifying", "submitted", "closed", "assigned", "found", "verified")
 
         def village_code_fragment(rng):
@@ -849,15 +859,17 @@ class Measurer:
             ("list_city", "list: city-wide, no filter (newest)",
              lambda rng: (self.city, F(), "newest", False)),
             ("list_county_status", "list: county + status filter",
-             lambda rng: (rc(self.counties), F(status=rng.choice(statuses)), "newest", False)),
+             lambda rng: (rng.choice(self.counties), F(status=rng.choice(statuses)), "newest",
+                          False)),
             ("list_township_text", "list: township + text search",
-             lambda rng: (rc(self.townships), F(text=rng.choice(SEARCH_WORDS)), "newest", False)),
+             lambda rng: (rng.choice(self.townships), F(text=rng.choice(SEARCH_WORDS)), "newest",
+                          False)),
             ("list_village", "list: village (secretary)",
-             lambda rng: (rc(self.secretaries), F(), "newest", False)),
+             lambda rng: (rng.choice(self.secretaries), F(), "newest", False)),
             ("list_county_overdue", "list: county, overdue=True",
-             lambda rng: (rc(self.counties), F(overdue=True), "newest", False)),
+             lambda rng: (rng.choice(self.counties), F(overdue=True), "newest", False)),
             ("list_county_deadline", "list: county, sort by deadline",
-             lambda rng: (rc(self.counties), F(), "deadline", False)),
+             lambda rng: (rng.choice(self.counties), F(), "deadline", False)),
             ("list_city_deadline", "list: city-wide, sort by deadline",
              lambda rng: (self.city, F(), "deadline", False)),
             ("list_city_status", "list: city-wide + status filter",
@@ -868,7 +880,7 @@ class Measurer:
              lambda rng: (self.city, F(text=rng.choice(codes + list(SEARCH_WORDS))),
                           "newest", False)),
             ("list_county_counts", "list: county + per-status counts (with_counts)",
-             lambda rng: (rc(self.counties), F(), "newest", True)),
+             lambda rng: (rng.choice(self.counties), F(), "newest", True)),
             ("list_city_counts", "list: city-wide + per-status counts (with_counts)",
              lambda rng: (self.city, F(), "newest", True)),
         ]
@@ -911,10 +923,10 @@ class Measurer:
     def item_pages(self) -> dict:
         rng = random.Random(f"{self.args.seed}-pages")
         ids = [rng.randint(1, self.max_item) for _ in range(self.args.item_pages + 40)]
+        id_list = ",".join(map(str, set(ids)))
         with self.app.uow() as uow:
             county_of = dict(uow.session.execute(
-                text("SELECT id, county_id FROM items WHERE id IN (%s)"
-                     % ",".join(map(str, set(ids))))).all())
+                text(f"SELECT id, county_id FROM items WHERE id IN ({id_list})")).all())
         county_actor = {a.unit_id: a for a in self.counties}
         sizes = []
 
@@ -1108,7 +1120,7 @@ def _with_database(url: str, name: str) -> str:
 def run_database(db: str, args: argparse.Namespace) -> dict:
     workdir = tempfile.mkdtemp(prefix="sanhu_bench_")
     out: dict = {"db": db}
-    admin = name = None
+    name = None
     build = True
     if db == "sqlite":
         if args.sqlite_path:
@@ -1118,13 +1130,14 @@ def run_database(db: str, args: argparse.Namespace) -> dict:
         url = f"sqlite:///{path}"
         out["location"] = str(path)
     else:
-        admin = _admin_engine(args.pg_url)
         if args.pg_db:
             name, build = args.pg_db, False
         else:
             name = f"sanhu_bench_{uuid.uuid4().hex[:10]}"
+            admin = _admin_engine(args.pg_url)
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            admin.dispose()  # no open connection may be inherited by the child processes
         url = _with_database(args.pg_url, name)
         out["location"] = name
     try:
@@ -1150,10 +1163,12 @@ def run_database(db: str, args: argparse.Namespace) -> dict:
             if keep:
                 log(f"{db}: kept database {name}")
             else:
+                admin = _admin_engine(args.pg_url)
                 with admin.connect() as conn:
                     conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
-            shutil.rmtree(workdir, ignore_errors=True) if not args.keep else None
+                admin.dispose()
+                log(f"{db}: dropped database {name}")
+            shutil.rmtree(workdir, ignore_errors=True)
     return out
 
 
@@ -1237,7 +1252,8 @@ def machine() -> dict:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench.benchmark", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench.benchmark",
+                                description=__doc__.split("\n")[0])
     p.add_argument("--db", action="append", choices=("sqlite", "postgres"),
                    help="database to measure (repeatable; default: both)")
     p.add_argument("--villages", type=int, default=2500,

@@ -137,9 +137,12 @@ def _race(app, world, item_id: int) -> dict[str, object]:
     def worker(name: str) -> None:
         try:
             with app.uow() as uow:
-                get_item(uow.session, world["sec_V111"], item_id)  # the page is open
+                # the page is open: hold the loaded item, as a request handler would
+                # (the session's identity map only keeps it while it is referenced)
+                page = get_item(uow.session, world["sec_V111"], item_id)
                 barrier.wait()
                 outcomes[name] = calls[name](uow)
+                del page
         except BaseException as exc:  # noqa: BLE001 - every outcome is inspected below
             outcomes[name] = exc
 
@@ -154,7 +157,7 @@ def _race(app, world, item_id: int) -> dict[str, object]:
 
 def test_racing_threads_on_one_item_never_both_win(any_sanhu, any_world):
     app, world = any_sanhu, any_world
-    winners = Counter()
+    winners, losses = Counter(), Counter()
     for _ in range(ROUNDS):
         item_id = record(app, world)
         drive(app, world, item_id, "assigned")
@@ -165,6 +168,7 @@ def test_racing_threads_on_one_item_never_both_win(any_sanhu, any_world):
         assert all(isinstance(r, Conflict | InvalidTransition) for r in lost.values()), outcomes
         (winner, result), = ok.items()
         winners[winner] += 1
+        losses.update(type(r).__name__ for r in lost.values())
         item, history = state_of(app, item_id)
         assert item.version == result.version == len(history) == 3
         assert [h.seq for h in history] == [1, 2, 3]
@@ -174,6 +178,9 @@ def test_racing_threads_on_one_item_never_both_win(any_sanhu, any_world):
         else:
             assert item.status == "assigned" and item.pending_extension is not None
     assert sum(winners.values()) == ROUNDS
+    # both had loaded the item before either acted: the loser learns of it at write time
+    assert losses["Conflict"] >= 1, losses
+    print(f"winners {dict(winners)}, losers {dict(losses)}")
 
 
 def test_item_numbers_stay_unique_when_two_people_record_findings_at_once(any_sanhu,
