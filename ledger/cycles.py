@@ -67,7 +67,9 @@ def open_cycle(uow: UnitOfWork, kind: str, period: str, theme: str | None = None
         kind=kind_.value, period=period, catalog_version_id=catalog.id, theme=theme,
         opened_at=uow.now(),
     ).on_conflict_do_nothing(index_elements=["kind", "period"])
-    created = session.execute(ins).rowcount == 1
+    # psycopg reports rowcount only when asked to keep it
+    keep = {"preserve_rowcount": True}
+    created = session.execute(ins.execution_options(**keep)).rowcount == 1
     cycle_id = session.scalar(select(Cycle.id).where(Cycle.kind == kind_.value,
                                                      Cycle.period == period))
     targets = select(
@@ -76,6 +78,6 @@ def open_cycle(uow: UnitOfWork, kind: str, period: str, theme: str | None = None
     obs = dialect_insert(session, Observation.__table__).from_select(
         ["cycle_id", "unit_id", "observing_unit_id", "status"], targets
     ).on_conflict_do_nothing(index_elements=["cycle_id", "unit_id"])
-    added = session.execute(obs).rowcount
+    added = session.execute(obs.execution_options(**keep)).rowcount
     uow.commit()
     return OpenedCycle(cycle_id, created, max(added, 0))

@@ -41,10 +41,11 @@ SORTS = {
 COUNT_CAP = 10_000
 
 
-def open_predicate(session: Session):
+def open_predicate(session: Session, negate: bool = False):
     """``assigned``/``rectifying`` and not submitted, spelled as the partial indexes are."""
     false = "false" if session.get_bind().dialect.name == "postgresql" else "0"
-    return text(f"items.state IN ('assigned', 'rectifying') AND items.submitted = {false}")
+    sql = f"items.state IN ('assigned', 'rectifying') AND items.submitted = {false}"
+    return text(f"NOT ({sql})" if negate else f"({sql})")
 
 
 def days_between(session: Session, later, earlier):
@@ -124,14 +125,14 @@ def scoped_items(session: Session, actor: Actor, flt: ItemFilter, today: dt.date
     if flt.overdue is True:
         q = q.where(open_predicate(session), Item.deadline < today)
     elif flt.overdue is False:
-        q = q.where(or_(~open_predicate(session), Item.deadline >= today,
+        q = q.where(or_(open_predicate(session, negate=True), Item.deadline >= today,
                         Item.deadline.is_(None)))
     if flt.light:
         q = q.where(_light_expr(session, today, warning_days) == flt.light)
     if flt.text:
-        like = f"%{flt.text.strip()}%"
-        q = q.where(or_(Item.number.like(like), Item.description.like(like),
-                        Item.measures.like(like), Item.responsible_person.like(like)))
+        needle = flt.text.strip()
+        q = q.where(or_(*(column.icontains(needle, autoescape=True) for column in (
+            Item.number, Item.description, Item.measures, Item.responsible_person))))
     return q
 
 

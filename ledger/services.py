@@ -95,6 +95,23 @@ def _require(inputs: dict[str, object], names: Iterable[str]) -> None:
         raise ValidationError("required input is missing: " + ", ".join(missing), fields=missing)
 
 
+def _as_date(value: object, field: str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValidationError("a date looks like 2026-12-31", fields={field: "invalid date"}) \
+            from None
+
+
+def _as_id(value: object, field: str) -> int:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValidationError("choose from the list", fields={field: "invalid choice"}) from None
+
+
 def _load_item(uow: UnitOfWork, item_id: int, actor: Actor) -> Item:
     item = uow.session.get(Item, item_id)
     if item is None or not actor.sees(item):
@@ -177,14 +194,14 @@ def _responsible(uow: UnitOfWork, actor: Actor, item: Item, user_id: object,
     """Validate and stage a responsible unit and person (责任单位, 责任人)."""
     unit = item.unit
     if unit_id is not None and int(unit_id) != item.unit_id:
-        unit = uow.session.get(Unit, int(unit_id))
+        unit = uow.session.get(Unit, _as_id(unit_id, "unit_id"))
         if unit is None or not actor.sees(unit) or unit.id == actor.unit_id:
             raise ValidationError("the responsible unit must lie in your area, below your unit",
                                   fields={"unit_id": "not in your scope"})
         changes["unit_id"] = unit.id
         for col in ("city_id", "county_id", "township_id", "village_id"):
             changes[col] = getattr(unit, col)
-    person = uow.session.get(User, int(user_id))  # type: ignore[arg-type]
+    person = uow.session.get(User, _as_id(user_id, "responsible_user_id"))
     if person is None or not person.active or person.unit_id != unit.id:
         raise ValidationError("the responsible person must be an active user of the responsible"
                               " unit", fields={"responsible_user_id": "not in that unit"})
@@ -394,7 +411,7 @@ def request_extension(uow: UnitOfWork, item_id: int, actor: Actor, *, deadline: 
                       reason: str, expected_version: int | None = None) -> ItemResult:
     """申请延期: ask, before the deadline, for a later one."""
     def apply(item: Item, changes: dict) -> None:
-        new = dt.date.fromisoformat(deadline) if isinstance(deadline, str) else deadline
+        new = _as_date(deadline, "deadline")
         if item.deadline is not None and new <= item.deadline:
             raise ValidationError("the new deadline must be later than the current one",
                                   fields={"deadline": "not later"})

@@ -143,7 +143,7 @@ def _race(app, world, item_id: int) -> dict[str, object]:
                 barrier.wait()
                 outcomes[name] = calls[name](uow)
                 del page
-        except BaseException as exc:  # noqa: BLE001 - every outcome is inspected below
+        except BaseException as exc:  # every outcome is inspected below
             outcomes[name] = exc
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in calls]
@@ -180,7 +180,6 @@ def test_racing_threads_on_one_item_never_both_win(any_sanhu, any_world):
     assert sum(winners.values()) == ROUNDS
     # both had loaded the item before either acted: the loser learns of it at write time
     assert losses["Conflict"] >= 1, losses
-    print(f"winners {dict(winners)}, losers {dict(losses)}")
 
 
 def test_item_numbers_stay_unique_when_two_people_record_findings_at_once(any_sanhu,
@@ -198,7 +197,7 @@ def test_item_numbers_stay_unique_when_two_people_record_findings_at_once(any_sa
                     results[who].append(svc.record_finding(
                         uow, world[who], unit_id=world.units["V111"].id,
                         description=f"{who} 发现的问题 {i}"))
-            except BaseException as exc:  # noqa: BLE001 - every outcome is inspected below
+            except BaseException as exc:  # every outcome is inspected below
                 results[who].append(exc)
 
     threads = [threading.Thread(target=worker, args=(w,)) for w in results]

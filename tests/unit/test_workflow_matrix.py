@@ -557,6 +557,17 @@ def test_missing_required_input_is_a_validation_error_naming_the_field_and_chang
     assert_unchanged(before, ledger.snap(item_id))
 
 
+def test_a_malformed_extension_date_is_a_validation_error_naming_the_deadline(ledger):
+    item_id = ledger.make("assigned")
+    before = ledger.snap(item_id)
+    try:
+        with pytest.raises(ValidationError) as info:
+            ledger.run("request_extension", "sec_V111", item_id, deadline="2026-13-01")
+        assert "deadline" in info.value.fields
+    finally:
+        assert_unchanged(before, ledger.snap(item_id))
+
+
 # --- never by the submitter ------------------------------------------------------------
 
 
