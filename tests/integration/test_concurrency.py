@@ -9,6 +9,7 @@ threads with their own connections.  The PostgreSQL variants skip without
 from __future__ import annotations
 
 import datetime as dt
+import io
 import threading
 from collections import Counter
 
@@ -74,13 +75,15 @@ def test_a_stale_second_session_gets_conflict_and_the_first_result_stands(any_sa
         # A verifies and commits
         result = svc.verify(uow_a, item_id, world["town_T11"], method="实地查看", note="合格")
         assert result.status == "verified" and result.version == version_before + 1
-        # B, on the page it already has open, rejects: its session still holds the old item
+        # B, on the page it already has open (version seen_b.version), rejects
         with pytest.raises(Conflict) as info:
-            svc.reject(uow_b, item_id, world["county_K1"], reason="记录仍不全")
+            svc.reject(uow_b, item_id, world["county_K1"], reason="记录仍不全",
+                       expected_version=seen_b.version)
         assert info.value.code == "conflict"
-        # B may retry in the same unit of work: it now sees A's result and is refused plainly
+        # B may retry after reloading: it now sees A's result and is refused plainly
         with pytest.raises(InvalidTransition):
-            svc.reject(uow_b, item_id, world["county_K1"], reason="记录仍不全")
+            svc.reject(uow_b, item_id, world["county_K1"], reason="记录仍不全",
+                       expected_version=version_before + 1)
 
     item, history = state_of(app, item_id)
     assert item.status == "verified" and item.rejection_count == 0
@@ -127,22 +130,22 @@ def _race(app, world, item_id: int) -> dict[str, object]:
     barrier = threading.Barrier(2, timeout=30)
     outcomes: dict[str, object] = {}
     today = app.uow().today()
+    # each form carries the version its page showed, as the web pages will
     calls = {
-        "accept": lambda uow: svc.accept(uow, item_id, world["sec_V111"], measures="马上改"),
-        "request_extension": lambda uow: svc.request_extension(
+        "accept": lambda uow, seen: svc.accept(uow, item_id, world["sec_V111"],
+                                               measures="马上改", expected_version=seen),
+        "request_extension": lambda uow, seen: svc.request_extension(
             uow, item_id, world["sec_V111"], deadline=today + dt.timedelta(days=60),
-            reason="需要时间"),
+            reason="需要时间", expected_version=seen),
     }
 
     def worker(name: str) -> None:
         try:
             with app.uow() as uow:
-                # the page is open: hold the loaded item, as a request handler would
-                # (the session's identity map only keeps it while it is referenced)
-                page = get_item(uow.session, world["sec_V111"], item_id)
+                # the page is open at the version it was loaded with
+                seen = get_item(uow.session, world["sec_V111"], item_id).version
                 barrier.wait()
-                outcomes[name] = calls[name](uow)
-                del page
+                outcomes[name] = calls[name](uow, seen)
         except BaseException as exc:  # every outcome is inspected below
             outcomes[name] = exc
 
@@ -216,3 +219,39 @@ def test_item_numbers_stay_unique_when_two_people_record_findings_at_once(any_sa
     assert len(numbers) == len(set(numbers)) == 2 * per_thread
     assert sorted(numbers) == [f"{year}-V111-{n:03d}" for n in range(1, 2 * per_thread + 1)]
     assert sorted(r.number for r in everything) == sorted(numbers)
+
+
+class _InterleavingUpload(io.BytesIO):
+    """An upload whose first read lets another user commit a change to the same item.
+
+    Services read uploads after loading the item and before writing it, so this
+    puts a real concurrent commit exactly between the read and the write.
+    """
+
+    def __init__(self, data: bytes, meanwhile) -> None:
+        super().__init__(data)
+        self.meanwhile = meanwhile
+
+    def read(self, *args):
+        if self.meanwhile is not None:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
+        return super().read(*args)
+
+
+def test_a_change_committed_between_read_and_write_is_a_conflict(any_sanhu, any_world):
+    app, world = any_sanhu, any_world
+    item_id = record(app, world)
+    drive(app, world, item_id, "rectifying")
+
+    def other_device() -> None:
+        with app.uow() as uow:
+            svc.report_progress(uow, item_id, world["sec_V111"], note="另一台手机上报的进展")
+
+    upload = svc.Upload(_InterleavingUpload(PDF, other_device), "a.pdf")
+    with app.uow() as uow, pytest.raises(Conflict):
+        svc.submit(uow, item_id, world["sec_V111"], note="已整改", uploads=[upload])
+    item, history = state_of(app, item_id)
+    assert item.status == "rectifying" and not item.submitted
+    assert [h.event for h in history][-1] == "report_progress"
+    assert item.version == len(history)
