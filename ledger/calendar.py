@@ -107,7 +107,8 @@ class WorkCalendar:
         day = target
         while not self.is_workday(day):
             day += dt.timedelta(days=1)
-        return Deadline(day, day != target and self._provisional(target, day))
+        # the landing day is judged by the calendar of its year(s)
+        return Deadline(day, self._provisional(target, day))
 
     def resolve(self, spec: DeadlineSpec, today: dt.date) -> Deadline:
         """Turn a deadline as given into a date."""
@@ -242,9 +243,19 @@ def ensure_calendar(session: Session, today: dt.date) -> None:
         _renumber(session)
 
 
+def _fill_gaps(session: Session, last_year: int) -> None:
+    """Add Monday–Friday years for any year up to ``last_year`` missing from the table."""
+    have = {int(y) for (y,) in session.execute(
+        select(func.distinct(func.extract("year", CalendarDay.day))))}
+    missing = [y for y in range(FIRST_YEAR, last_year + 1) if y not in have]
+    if missing:
+        _write_years(session, missing, {}, official=False)
+
+
 def import_schedule(session: Session, text: str, source: str = "csv import") -> list[int]:
     """Import an official schedule from CSV text; returns the years it made official."""
     exceptions, years = parse_schedule_csv(text)
+    _fill_gaps(session, max(years))
     _write_years(session, years, exceptions, official=True)
     for year in years:
         row = session.get(CalendarYear, year)

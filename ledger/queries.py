@@ -167,6 +167,11 @@ def _as_dict(row) -> dict:
     return d
 
 
+def _capped_count(session: Session, base: Select) -> int:
+    """Count up to ``COUNT_CAP + 1`` rows: exact for pages people page through."""
+    return session.scalar(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery()))
+
+
 def list_items(session: Session, actor: Actor, flt: ItemFilter | None = None, *,
                today: dt.date, page: int = 1, per_page: int = 50, sort: str = "newest",
                warning_days: int = 3, with_counts: bool = False) -> Page:
@@ -183,7 +188,7 @@ def list_items(session: Session, actor: Actor, flt: ItemFilter | None = None, *,
         _row_select(session, select(ids_sub.c.id), today, warning_days)
         .order_by(*SORTS[sort])
     ).all()
-    total = session.scalar(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery()))
+    total = _capped_count(session, base)
     counts = count_by_status(session, actor, flt, today) if with_counts else {}
     return Page([_as_dict(r) for r in rows], min(total, COUNT_CAP), total > COUNT_CAP, page,
                 per_page, counts)
@@ -199,8 +204,9 @@ def overdue_items(session: Session, actor: Actor, *, today: dt.date, page: int =
         _row_select(session, select(ids.c.id), today, 3)
         .order_by(Item.deadline.asc(), Item.id.asc())
     ).all()
-    total = session.scalar(select(func.count()).select_from(base.subquery()))
-    return Page([_as_dict(r) for r in rows], total, False, page, per_page)
+    total = _capped_count(session, base)
+    return Page([_as_dict(r) for r in rows], min(total, COUNT_CAP), total > COUNT_CAP, page,
+                per_page)
 
 
 def count_by_status(session: Session, actor: Actor, flt: ItemFilter | None,

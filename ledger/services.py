@@ -43,7 +43,7 @@ from ledger.models import (
     status_of,
 )
 from ledger.uow import UnitOfWork
-from ledger.workflow import RECORD_ROLES, RULES_BY_EVENT, fire, refusal
+from ledger.workflow import ITEM_LEVELS, RECORD_ROLES, RULES_BY_EVENT, fire, refusal
 
 SOURCES = ("observation", "inspection", "patrol", "self_check", "other")  # 观摩/督查暗访/巡察/自查
 CATEGORIES = ("immediate", "deadline", "long_term")  # 立行立改/限期整改/长期坚持
@@ -241,16 +241,19 @@ def _responsible(uow: UnitOfWork, actor: Actor, item: Item, user_id: object,
     unit = uow.session.get(Unit, item.unit_id)
     if unit_id is not None and int(unit_id) != item.unit_id:
         unit = uow.session.get(Unit, _as_id(unit_id, "unit_id"))
-        if unit is None or not actor.sees(unit) or unit.id == actor.unit_id:
-            raise ValidationError("the responsible unit must lie in your area, below your unit",
-                                  fields={"unit_id": "not in your scope"})
+        if (unit is None or not actor.sees(unit) or unit.id == actor.unit_id
+                or unit.level not in ITEM_LEVELS):
+            raise ValidationError("the responsible unit must be a township or village in your"
+                                  " area, below your unit", fields={"unit_id": "not in scope"})
         changes["unit_id"] = unit.id
         for col in ("city_id", "county_id", "township_id", "village_id"):
             changes[col] = getattr(unit, col)
     person = uow.session.get(User, _as_id(user_id, "responsible_user_id"))
-    if person is None or not person.active or person.unit_id != unit.id:
-        raise ValidationError("the responsible person must be an active user of the responsible"
-                              " unit", fields={"responsible_user_id": "not in that unit"})
+    if (person is None or not person.active or person.unit_id != unit.id
+            or person.role not in RULES_BY_EVENT["accept"].roles):
+        raise ValidationError("the responsible person must be an active secretary (or, for a"
+                              " township, staff member) of the responsible unit",
+                              fields={"responsible_user_id": "not responsible for that unit"})
     changes["responsible_user_id"] = person.id
     changes["responsible_person"] = person.display_name
 
@@ -306,6 +309,9 @@ def record_finding(uow: UnitOfWork, actor: Actor, *, unit_id: int, description: 
     if unit.id == actor.unit_id:
         raise PermissionDenied("findings are recorded against a unit below your own",
                                event="record")
+    if unit.level not in ITEM_LEVELS:
+        raise ValidationError("findings are recorded against a township or a village",
+                              fields={"unit_id": "not a township or village"})
     _require({"description": description}, ["description"])
     source = _choice(source, SOURCES, "source")
     severity = _choice(severity, SEVERITIES, "severity")
@@ -351,7 +357,7 @@ def assign(uow: UnitOfWork, item_id: int, actor: Actor, *, responsible_user_id: 
            category: str, deadline: DeadlineSpec | dt.date | str, unit_id: int | None = None,
            note: str | None = None, expected_version: int | None = None) -> ItemResult:
     """交办: give the item a responsible unit and person, a category and a deadline."""
-    def apply(item: Item, changes: dict) -> None:
+    def apply(item: ItemSnapshot, changes: dict) -> None:
         changes["category"] = _choice(category, CATEGORIES, "category")
         _responsible(uow, actor, item, responsible_user_id, unit_id, changes)
         _deadline(uow, deadline, changes)
@@ -366,10 +372,11 @@ def reassign(uow: UnitOfWork, item_id: int, actor: Actor, *, responsible_user_id
              deadline: DeadlineSpec | dt.date | str | None = None,
              expected_version: int | None = None) -> ItemResult:
     """改派: hand an assigned item to another responsible unit or person."""
-    def apply(item: Item, changes: dict) -> None:
+    def apply(item: ItemSnapshot, changes: dict) -> None:
         _responsible(uow, actor, item, responsible_user_id, unit_id, changes)
         if deadline is not None:
             _deadline(uow, deadline, changes)
+        changes["pending_extension"] = None  # the previous responsible's request lapses
 
     return _transition(uow, item_id, actor, "reassign", expected_version=expected_version,
                        inputs={"responsible_user_id": responsible_user_id, "reason": reason},
@@ -379,7 +386,7 @@ def reassign(uow: UnitOfWork, item_id: int, actor: Actor, *, responsible_user_id
 def accept(uow: UnitOfWork, item_id: int, actor: Actor, *, measures: str,
            expected_version: int | None = None) -> ItemResult:
     """签收: the village secretary takes the task on, stating the measures (整改措施)."""
-    def apply(item: Item, changes: dict) -> None:
+    def apply(item: ItemSnapshot, changes: dict) -> None:
         changes["measures"] = measures.strip()
 
     return _transition(uow, item_id, actor, "accept", expected_version=expected_version,
@@ -397,8 +404,9 @@ def report_progress(uow: UnitOfWork, item_id: int, actor: Actor, *, note: str,
 def submit(uow: UnitOfWork, item_id: int, actor: Actor, *, note: str,
            uploads: Sequence[Upload], expected_version: int | None = None) -> ItemResult:
     """申请销号: mark the item resolved with a completion note and at least one evidence file."""
-    def apply(item: Item, changes: dict) -> None:
+    def apply(item: ItemSnapshot, changes: dict) -> None:
         changes["submitted_by_id"] = actor.id
+        changes["pending_extension"] = None  # done early: a pending request is moot
 
     return _transition(uow, item_id, actor, "submit", expected_version=expected_version,
                        inputs={"note": note, "evidence": list(uploads)}, apply=apply,
@@ -408,7 +416,7 @@ def submit(uow: UnitOfWork, item_id: int, actor: Actor, *, note: str,
 def verify(uow: UnitOfWork, item_id: int, actor: Actor, *, method: str, note: str,
            expected_version: int | None = None) -> ItemResult:
     """验收: confirm a submitted item is fixed (never by the submitter)."""
-    def apply(item: Item, changes: dict) -> None:
+    def apply(item: ItemSnapshot, changes: dict) -> None:
         changes["verifier_id"] = actor.id
         changes["verified_at"] = uow.now()
 
@@ -420,7 +428,7 @@ def verify(uow: UnitOfWork, item_id: int, actor: Actor, *, method: str, note: st
 def reject(uow: UnitOfWork, item_id: int, actor: Actor, *, reason: str,
            expected_version: int | None = None) -> ItemResult:
     """退回: send a submitted item back to rectification, with a required reason."""
-    def apply(item: Item, changes: dict) -> None:
+    def apply(item: ItemSnapshot, changes: dict) -> None:
         changes["rejection_count"] = item.rejection_count + 1
         changes["submitted_by_id"] = None
 
@@ -431,7 +439,7 @@ def reject(uow: UnitOfWork, item_id: int, actor: Actor, *, reason: str,
 def close(uow: UnitOfWork, item_id: int, actor: Actor, *, note: str | None = None,
           expected_version: int | None = None) -> ItemResult:
     """销号: cross a verified item off, recording the closing time."""
-    def apply(item: Item, changes: dict) -> None:
+    def apply(item: ItemSnapshot, changes: dict) -> None:
         changes["closed_at"] = uow.now()
         changes["resolution"] = "rectified"
 
@@ -443,7 +451,7 @@ def reopen(uow: UnitOfWork, item_id: int, actor: Actor, *, reason: str,
            deadline: DeadlineSpec | dt.date | str | None = None,
            expected_version: int | None = None) -> ItemResult:
     """回头看: reopen a closed item within the follow-up window."""
-    def apply(item: Item, changes: dict) -> None:
+    def apply(item: ItemSnapshot, changes: dict) -> None:
         changes.update(closed_at=None, resolution=None, verifier_id=None, verified_at=None,
                        submitted_by_id=None)
         if deadline is not None:
@@ -456,7 +464,7 @@ def reopen(uow: UnitOfWork, item_id: int, actor: Actor, *, reason: str,
 def request_extension(uow: UnitOfWork, item_id: int, actor: Actor, *, deadline: dt.date | str,
                       reason: str, expected_version: int | None = None) -> ItemResult:
     """申请延期: ask, before the deadline, for a later one."""
-    def apply(item: Item, changes: dict) -> None:
+    def apply(item: ItemSnapshot, changes: dict) -> None:
         new = _as_date(deadline, "deadline")
         if item.deadline is not None and new <= item.deadline:
             raise ValidationError("the new deadline must be later than the current one",
@@ -472,10 +480,14 @@ def request_extension(uow: UnitOfWork, item_id: int, actor: Actor, *, deadline: 
 def approve_extension(uow: UnitOfWork, item_id: int, actor: Actor, *, note: str | None = None,
                       expected_version: int | None = None) -> ItemResult:
     """批准延期: move the deadline to the requested date."""
-    def apply(item: Item, changes: dict) -> None:
+    def apply(item: ItemSnapshot, changes: dict) -> None:
         new = dt.date.fromisoformat(item.pending_extension["deadline"])
-        changes.update(deadline=new, deadline_provisional=not uow.calendar.is_official(new.year),
-                       pending_extension=None, extension_count=item.extension_count + 1)
+        if item.deadline is not None and new <= item.deadline:
+            raise ValidationError("the requested date is not later than the current deadline",
+                                  fields={"deadline": "not later"})
+        # a date given as such was not counted, so it is never provisional
+        changes.update(deadline=new, deadline_provisional=False, pending_extension=None,
+                       extension_count=item.extension_count + 1)
 
     return _transition(uow, item_id, actor, "approve_extension",
                        expected_version=expected_version, inputs={}, apply=apply, note=note)
@@ -484,7 +496,7 @@ def approve_extension(uow: UnitOfWork, item_id: int, actor: Actor, *, note: str 
 def deny_extension(uow: UnitOfWork, item_id: int, actor: Actor, *, reason: str,
                    expected_version: int | None = None) -> ItemResult:
     """驳回延期: refuse the request; the deadline stays."""
-    def apply(item: Item, changes: dict) -> None:
+    def apply(item: ItemSnapshot, changes: dict) -> None:
         changes["pending_extension"] = None
 
     return _transition(uow, item_id, actor, "deny_extension", expected_version=expected_version,
@@ -494,7 +506,7 @@ def deny_extension(uow: UnitOfWork, item_id: int, actor: Actor, *, reason: str,
 def dismiss(uow: UnitOfWork, item_id: int, actor: Actor, *, reason: str,
             kind: str = "other", expected_version: int | None = None) -> ItemResult:
     """撤销: close a finding that is a duplicate or not a problem (resolution "dismissed")."""
-    def apply(item: Item, changes: dict) -> None:
+    def apply(item: ItemSnapshot, changes: dict) -> None:
         _choice(kind, DISMISS_REASONS, "kind")
         changes.update(resolution="dismissed", closed_at=uow.now())
 

@@ -102,7 +102,12 @@ class Rule:
 
 STAFF = frozenset({Role.COUNTY_STAFF.value, Role.TOWNSHIP_STAFF.value})
 COUNTY = frozenset({Role.COUNTY_STAFF.value})
-SECRETARY = frozenset({Role.VILLAGE_SECRETARY.value})
+#: who rectifies: the village secretary for a village's item; for an item against a
+#: township (from a county's half-yearly observation), that township's own staff.
+#: The "own" unit rule keeps township staff off their villages' items.
+RESPONSIBLE = frozenset({Role.VILLAGE_SECRETARY.value, Role.TOWNSHIP_STAFF.value})
+#: unit levels a finding (and its responsible unit) may be at
+ITEM_LEVELS = frozenset({"township", "village"})
 
 #: who may record a finding (create an item in ``found``), against a unit below them
 RECORD_ROLES = frozenset({*STAFF, Role.SUPERVISOR.value})
@@ -112,10 +117,10 @@ RULES: tuple[Rule, ...] = (
          ("responsible_user_id", "category", "deadline"), label="assign (交办)"),
     Rule("reassign", (A,), A, COUNTY, "above",
          ("responsible_user_id", "reason"), label="reassign (改派)"),
-    Rule("accept", (A,), R, SECRETARY, "own", ("measures",), label="accept (签收)"),
-    Rule("report_progress", (R,), None, SECRETARY, "own", ("note",),
+    Rule("accept", (A,), R, RESPONSIBLE, "own", ("measures",), label="accept (签收)"),
+    Rule("report_progress", (R,), None, RESPONSIBLE, "own", ("note",),
          (not_submitted,), label="report progress (报告进展)"),
-    Rule("submit", (R,), None, SECRETARY, "own", ("note", "evidence"),
+    Rule("submit", (R,), None, RESPONSIBLE, "own", ("note", "evidence"),
          (not_submitted,), submitted_after=True, label="submit as resolved (申请销号)"),
     Rule("verify", (R,), V, STAFF, "above", ("method", "note"),
          (is_submitted, not_the_submitter), submitted_after=False, label="verify (验收)"),
@@ -125,7 +130,7 @@ RULES: tuple[Rule, ...] = (
     Rule("reopen", (C,), R, frozenset({Role.COUNTY_STAFF.value, Role.SUPERVISOR.value}),
          "above", ("reason",), (within_follow_up,), submitted_after=False,
          label="reopen (回头看)"),
-    Rule("request_extension", (A, R), None, SECRETARY, "own", ("deadline", "reason"),
+    Rule("request_extension", (A, R), None, RESPONSIBLE, "own", ("deadline", "reason"),
          (not_submitted, no_pending_extension, before_deadline),
          label="request extension (申请延期)"),
     Rule("approve_extension", (A, R), None, COUNTY, "above", (),

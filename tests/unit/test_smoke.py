@@ -23,3 +23,31 @@ def test_a_finding_goes_all_the_way_to_closed(sanhu, world):
         page = list_items(uow.session, world["sec_V111"], ItemFilter(status="closed"),
                           today=uow.today())
         assert [r["number"] for r in page.rows] == [item.number]
+
+
+def test_a_township_finding_is_rectified_by_the_township_and_verified_by_the_county(
+        sanhu, world):
+    pdf = svc.Upload(b"%PDF-1.4\n%%EOF\n", "a.pdf")
+    with sanhu.uow() as uow:
+        item = svc.record_finding(uow, world["county_K1"], unit_id=world.units["T11"].id,
+                                  description="乡镇党委未按时召开组织生活会")
+    steps = [
+        (svc.assign, "county_K1", dict(responsible_user_id=world["town_T11"].id,
+                                       category="deadline", deadline="10w"), "assigned"),
+        (svc.accept, "town_T11", dict(measures="补开组织生活会"), "rectifying"),
+        (svc.submit, "town_T11", dict(note="已补开", uploads=[pdf]), "submitted"),
+        (svc.verify, "county_K1", dict(method="查阅会议记录", note="到位"), "verified"),
+    ]
+    for fn, who, kwargs, status in steps:
+        with sanhu.uow() as uow:
+            assert fn(uow, item.id, world[who], **kwargs).status == status
+
+
+def test_findings_against_a_county_are_refused_because_nobody_could_assign_them(sanhu, world):
+    import pytest
+
+    from ledger.errors import ValidationError
+
+    with sanhu.uow() as uow, pytest.raises(ValidationError):
+        svc.record_finding(uow, world["sup_city"], unit_id=world.units["K1"].id,
+                           description="县级问题")
