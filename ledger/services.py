@@ -128,7 +128,11 @@ class ItemSnapshot:
     work costs more than the whole transaction on SQLite (see bench/README.md).
     """
 
-    __slots__ = tuple(c.key for c in ITEMS.columns)
+    #: what the guards, the rules and the services read (not the long texts or timestamps)
+    __slots__ = ("id", "number", "state", "submitted", "submitted_by_id", "unit_id",
+                 "city_id", "county_id", "township_id", "village_id", "deadline",
+                 "closed_at", "resolution", "pending_extension", "rejection_count",
+                 "extension_count", "version")
 
     def __init__(self, row) -> None:
         for key in self.__slots__:
@@ -140,7 +144,8 @@ class ItemSnapshot:
 
 
 #: statements built once; executing them skips SQLAlchemy's statement construction
-_SELECT_ITEM = select(ITEMS).where(ITEMS.c.id == bindparam("item_id"))
+_SELECT_ITEM = select(*(ITEMS.c[k] for k in ItemSnapshot.__slots__)).where(
+    ITEMS.c.id == bindparam("item_id"))
 _UPDATE_ITEM = update(ITEMS).where(ITEMS.c.id == bindparam("b_id"),
                                    ITEMS.c.version == bindparam("b_version"))
 _INSERT_HISTORY = insert(HISTORY).returning(HISTORY.c.id)
