@@ -225,7 +225,8 @@ def _transition(uow: UnitOfWork, item_id: int, actor: Actor, event: str, *,
     blobs = _store_uploads(uow, uploads)
     fire(item, event, actor, ctx)
     for name, value in changes.items():
-        setattr(item, name, value)
+        if name in ItemSnapshot.__slots__:
+            setattr(item, name, value)
     item.version = old_version + 1
     moved = uow.session.connection().execute(_UPDATE_ITEM, {
         **changes, "state": item.state, "submitted": item.submitted, "updated_at": ctx.now,
