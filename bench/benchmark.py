@@ -1219,7 +1219,7 @@ def run_database(db: str, args: argparse.Namespace) -> dict:
         if db == "sqlite":
             if keep:
                 log(f"{db}: kept {out['location']}")
-            else:
+            if not (build and keep):  # the built file lives in workdir; a reused one does not
                 shutil.rmtree(workdir, ignore_errors=True)
         else:
             if keep:

@@ -33,6 +33,14 @@ def upgrade(sanhu: Sanhu, revision: str = "head") -> None:
         ensure_catalog(uow.session)
         ensure_calendar(uow.session, uow.today())
         uow.commit()
+    analyze(sanhu)
+
+
+def analyze(sanhu: Sanhu) -> None:
+    """Refresh the planner's statistics (SQLite never gathers them by itself)."""
+    with sanhu.engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
 
 
 def current_revision(settings: Settings) -> str | None:

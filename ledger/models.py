@@ -256,8 +256,21 @@ Index(
     sqlite_where=text(_OPEN.replace("false", "0")),
     postgresql_where=text(_OPEN),
 )
-for _lvl in ("county", "township", "village"):
-    Index(f"ix_items_{_lvl}_state", Item.__table__.c[f"{_lvl}_id"], Item.__table__.c.state)
+# the city-wide overdue board (see bench/README.md: without it PostgreSQL scans)
+Index(
+    "ix_items_open_city_deadline",
+    Item.__table__.c.city_id,
+    Item.__table__.c.deadline,
+    Item.__table__.c.id,
+    sqlite_where=text(_OPEN.replace("false", "0")),
+    postgresql_where=text(_OPEN),
+)
+# sorting any list by deadline
+Index("ix_items_deadline_id", Item.__table__.c.deadline, Item.__table__.c.id)
+# status filters and per-status counts in every scope
+for _lvl in ("city", "county", "township", "village"):
+    Index(f"ix_items_{_lvl}_status", Item.__table__.c[f"{_lvl}_id"], Item.__table__.c.state,
+          Item.__table__.c.submitted)
 Index("ix_items_state_id", Item.__table__.c.state, Item.__table__.c.id)
 Index("ix_items_cycle", Item.__table__.c.cycle_id)
 Index("ix_items_standard", Item.__table__.c.standard_id)

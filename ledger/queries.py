@@ -17,11 +17,13 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    false,
     func,
     literal,
     or_,
     select,
     text,
+    true,
 )
 from sqlalchemy.orm import Session, aliased
 
@@ -87,9 +89,9 @@ class Page:
 
 def _status_clause(status: str):
     if status == "submitted":
-        return and_(Item.state == State.RECTIFYING.value, Item.submitted.is_(True))
+        return and_(Item.state == State.RECTIFYING.value, Item.submitted == true())
     if status == "rectifying":
-        return and_(Item.state == State.RECTIFYING.value, Item.submitted.is_(False))
+        return and_(Item.state == State.RECTIFYING.value, Item.submitted == false())
     if status in STATUSES:
         return Item.state == status
     raise ValidationError(f"unknown status {status!r}", fields={"status": "unknown"})
@@ -215,8 +217,8 @@ def count_by_status(session: Session, actor: Actor, flt: ItemFilter | None,
     flt = flt or ItemFilter()
     base = scoped_items(session, actor, ItemFilter(**{**flt.__dict__, "status": None}), today)
     rows = session.execute(
-        select(Item.state, Item.submitted, func.count())
-        .where(Item.id.in_(base)).group_by(Item.state, Item.submitted)
+        base.with_only_columns(Item.state, Item.submitted, func.count())
+        .group_by(Item.state, Item.submitted)
     ).all()
     counts = dict.fromkeys(STATUSES, 0)
     for state, submitted, n in rows:
