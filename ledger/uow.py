@@ -48,16 +48,15 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Commit; a concurrent change or duplicate key becomes ``Conflict``."""
-        try:
-            self.session.commit()
-        except (StaleDataError, IntegrityError) as exc:
-            self.session.rollback()
-            raise Conflict("the item was changed by someone else; reload and try again") from exc
+        self._write(self.session.commit)
 
     def flush(self) -> None:
         """Flush pending changes, mapping optimistic-lock failures to ``Conflict``."""
+        self._write(self.session.flush)
+
+    def _write(self, action: Callable[[], None]) -> None:
         try:
-            self.session.flush()
+            action()
         except (StaleDataError, IntegrityError) as exc:
             self.session.rollback()
             raise Conflict("the item was changed by someone else; reload and try again") from exc
