@@ -43,7 +43,14 @@ from ledger.models import (
     status_of,
 )
 from ledger.uow import UnitOfWork
-from ledger.workflow import ITEM_LEVELS, RECORD_ROLES, RULES_BY_EVENT, fire, refusal
+from ledger.workflow import (
+    ITEM_LEVELS,
+    RECORD_ROLES,
+    RULES_BY_EVENT,
+    allowed_events,
+    fire,
+    refusal,
+)
 
 SOURCES = ("observation", "inspection", "patrol", "self_check", "other")  # 观摩/督查暗访/巡察/自查
 CATEGORIES = ("immediate", "deadline", "long_term")  # 立行立改/限期整改/长期坚持
@@ -297,6 +304,14 @@ def _next_number(uow: UnitOfWork, prefix: str) -> int:
         index_elements=["prefix"], set_={"last": NumberSequence.__table__.c.last + 1}
     ).returning(NumberSequence.__table__.c.last)
     return int(uow.session.execute(ins).scalar_one())
+
+
+def available_events(uow: UnitOfWork, item_id: int, actor: Actor) -> list[str]:
+    """What ``actor`` may do with the item now (``NotFound`` outside their scope).
+
+    Pages offer exactly these forms; the services accept exactly these events.
+    """
+    return allowed_events(_load_item(uow, item_id, actor), actor, uow.context())
 
 
 # --- record -----------------------------------------------------------------

@@ -51,3 +51,19 @@ def test_findings_against_a_county_are_refused_because_nobody_could_assign_them(
     with sanhu.uow() as uow, pytest.raises(ValidationError):
         svc.record_finding(uow, world["sup_city"], unit_id=world.units["K1"].id,
                            description="县级问题")
+
+
+def test_available_events_follow_the_item_and_hide_it_outside_the_scope(sanhu, world):
+    import pytest
+
+    from ledger.errors import NotFound
+
+    with sanhu.uow() as uow:
+        item = svc.record_finding(uow, world["town_T11"], unit_id=world.units["V111"].id,
+                                  description="问题")
+    with sanhu.uow() as uow:
+        assert svc.available_events(uow, item.id, world["town_T11"]) == ["assign"]
+        assert svc.available_events(uow, item.id, world["county_K1"]) == ["assign", "dismiss"]
+        assert svc.available_events(uow, item.id, world["sec_V111"]) == []
+        with pytest.raises(NotFound):
+            svc.available_events(uow, item.id, world["sec_V112"])
