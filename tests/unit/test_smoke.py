@@ -67,3 +67,18 @@ def test_available_events_follow_the_item_and_hide_it_outside_the_scope(sanhu, w
         assert svc.available_events(uow, item.id, world["sec_V111"]) == []
         with pytest.raises(NotFound):
             svc.available_events(uow, item.id, world["sec_V112"])
+
+
+def test_counts_stop_at_the_cap_and_say_so(sanhu, world, monkeypatch):
+    import ledger.queries as q
+
+    for n in range(4):
+        with sanhu.uow() as uow:
+            svc.record_finding(uow, world["town_T11"], unit_id=world.units["V111"].id,
+                               description=f"问题{n}")
+    monkeypatch.setattr(q, "COUNT_CAP", 2)
+    with sanhu.uow() as uow:
+        page = q.list_items(uow.session, world["town_T11"], today=uow.today(),
+                            with_counts=True)
+    assert page.counts["found"] == 3 and page.counts["closed"] == 0
+    assert page.total == 2 and page.total_capped
