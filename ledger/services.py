@@ -170,7 +170,7 @@ def _load_item(uow: UnitOfWork, item_id: int, actor: Actor) -> ItemSnapshot:
     return item
 
 
-def _check(uow: UnitOfWork, item: Item, actor: Actor, event: str,
+def _check(uow: UnitOfWork, item: ItemSnapshot, actor: Actor, event: str,
            expected_version: int | None, inputs: dict[str, object]):
     if expected_version is not None and item.version != expected_version:
         raise Conflict("the item was changed by someone else; reload and try again",
@@ -248,7 +248,7 @@ def _transition(uow: UnitOfWork, item_id: int, actor: Actor, event: str, *,
     return ItemResult(item.id, item.number, item.status, item.version)
 
 
-def _responsible(uow: UnitOfWork, actor: Actor, item: Item, user_id: object,
+def _responsible(uow: UnitOfWork, actor: Actor, item: ItemSnapshot, user_id: object,
                  unit_id: object | None, changes: dict) -> None:
     """Validate and stage a responsible unit and person (责任单位, 责任人)."""
     unit = uow.session.get(Unit, item.unit_id)
