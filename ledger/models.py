@@ -271,10 +271,10 @@ Index("ix_items_deadline_id", Item.__table__.c.deadline, Item.__table__.c.id)
 for _lvl in ("city", "county", "township", "village"):
     Index(f"ix_items_{_lvl}_status", Item.__table__.c[f"{_lvl}_id"], Item.__table__.c.state,
           Item.__table__.c.submitted)
-Index("ix_items_state_id", Item.__table__.c.state, Item.__table__.c.id)
 Index("ix_items_cycle", Item.__table__.c.cycle_id)
 Index("ix_items_standard", Item.__table__.c.standard_id)
-Index("ix_items_responsible_user", Item.__table__.c.responsible_user_id, Item.__table__.c.state)
+# "my items"; no state column, so that state changes do not rewrite it
+Index("ix_items_responsible_user", Item.__table__.c.responsible_user_id)
 
 
 class ItemEvent(Base):

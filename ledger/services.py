@@ -226,6 +226,7 @@ def _transition(uow: UnitOfWork, item_id: int, actor: Actor, event: str, *,
     item = _load_item(uow, item_id, actor)
     ctx = _check(uow, item, actor, event, expected_version, inputs)
     from_status, old_version = item.status, item.version
+    old_state, old_submitted = item.state, item.submitted
     changes: dict[str, object] = {}
     if apply is not None:
         apply(item, changes)  # validates input before anything moves
@@ -235,9 +236,15 @@ def _transition(uow: UnitOfWork, item_id: int, actor: Actor, event: str, *,
         if name in ItemSnapshot.__slots__:
             setattr(item, name, value)
     item.version = old_version + 1
-    moved = uow.session.connection().execute(_UPDATE_ITEM, {
-        **changes, "state": item.state, "submitted": item.submitted, "updated_at": ctx.now,
-        "version": item.version, "b_id": item.id, "b_version": old_version})
+    values = {**changes, "updated_at": ctx.now, "version": item.version,
+              "b_id": item.id, "b_version": old_version}
+    # set the indexed columns only when they change: SQLite rewrites every index
+    # on an assigned column, and most events leave the state alone
+    if item.state != old_state:
+        values["state"] = item.state
+    if item.submitted != old_submitted:
+        values["submitted"] = item.submitted
+    moved = uow.session.connection().execute(_UPDATE_ITEM, values)
     if moved.rowcount != 1:  # someone committed a change since we read the item
         uow.rollback()
         raise Conflict("the item was changed by someone else; reload and try again",
