@@ -219,37 +219,23 @@ def ensure_calendar(session: Session, today: dt.date) -> None:
     Idempotent: years already present are left alone (imports are kept).
     """
     present = set(session.scalars(select(CalendarYear.year)))
-    have_days = {
-        y for (y,) in session.execute(
-            select(func.distinct(func.extract("year", CalendarDay.day)))
-        )
-    }
-    have_days = {int(y) for y in have_days}
     exceptions, years = chinese_calendar_exceptions()
-    years = set(range(FIRST_YEAR, max(years) + 1))
-    changed = False
-    for year in sorted(years - present):
-        _write_years(session, [year], exceptions, official=True)
-        session.add(CalendarYear(year=year, source="chinesecalendar"))
-        changed = True
-    last = max(today.year + YEARS_AHEAD, max(years))
-    fallback = [y for y in range(FIRST_YEAR, last + 1)
-                if y not in years and y not in present and y not in have_days]
-    if fallback:
-        _write_years(session, fallback, {}, official=False)
-        changed = True
-    if changed:
+    missing = [y for y in range(FIRST_YEAR, max(years) + 1) if y not in present]
+    _write_years(session, missing, exceptions, official=True)
+    session.add_all(CalendarYear(year=y, source="chinesecalendar") for y in missing)
+    filled = _fill_gaps(session, max(today.year + YEARS_AHEAD, max(years)))
+    if missing or filled:
         session.flush()
         _renumber(session)
 
 
-def _fill_gaps(session: Session, last_year: int) -> None:
+def _fill_gaps(session: Session, last_year: int) -> bool:
     """Add Monday–Friday years for any year up to ``last_year`` missing from the table."""
     have = {int(y) for (y,) in session.execute(
         select(func.distinct(func.extract("year", CalendarDay.day))))}
     missing = [y for y in range(FIRST_YEAR, last_year + 1) if y not in have]
-    if missing:
-        _write_years(session, missing, {}, official=False)
+    _write_years(session, missing, {}, official=False)
+    return bool(missing)
 
 
 def import_schedule(session: Session, text: str, source: str = "csv import") -> list[int]:

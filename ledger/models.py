@@ -240,21 +240,31 @@ def status_of(state: str, submitted: bool) -> str:
     return "submitted" if state == State.RECTIFYING.value and submitted else state
 
 
-#: the overdue-able part of the ledger; partial indexes cover exactly this predicate
-_OPEN = "state IN ('assigned', 'rectifying') AND submitted = false"
+def open_items_sql(dialect: str, prefix: str = "items.") -> str:
+    """The overdue-able part of the ledger (assigned or rectifying, not submitted).
+
+    The partial indexes ``ix_items_open_*`` are built on exactly this text, and
+    queries filter with it verbatim, because SQLite only uses a partial index
+    when the query repeats its WHERE terms.
+    """
+    false = "false" if dialect == "postgresql" else "0"
+    return f"{prefix}state IN ('assigned', 'rectifying') AND {prefix}submitted = {false}"
+
+
+_OPEN_PG, _OPEN_SQLITE = open_items_sql("postgresql", ""), open_items_sql("sqlite", "")
 for _lvl in ("county", "township", "village"):
     Index(
         f"ix_items_open_{_lvl}_deadline",
         Item.__table__.c[f"{_lvl}_id"],
         Item.__table__.c.deadline,
-        sqlite_where=text(_OPEN.replace("false", "0")),
-        postgresql_where=text(_OPEN),
+        sqlite_where=text(_OPEN_SQLITE),
+        postgresql_where=text(_OPEN_PG),
     )
 Index(
     "ix_items_open_deadline",
     Item.__table__.c.deadline,
-    sqlite_where=text(_OPEN.replace("false", "0")),
-    postgresql_where=text(_OPEN),
+    sqlite_where=text(_OPEN_SQLITE),
+    postgresql_where=text(_OPEN_PG),
 )
 # the city-wide overdue board (see bench/README.md: without it PostgreSQL scans)
 Index(
@@ -262,8 +272,8 @@ Index(
     Item.__table__.c.city_id,
     Item.__table__.c.deadline,
     Item.__table__.c.id,
-    sqlite_where=text(_OPEN.replace("false", "0")),
-    postgresql_where=text(_OPEN),
+    sqlite_where=text(_OPEN_SQLITE),
+    postgresql_where=text(_OPEN_PG),
 )
 # sorting any list by deadline
 Index("ix_items_deadline_id", Item.__table__.c.deadline, Item.__table__.c.id)

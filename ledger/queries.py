@@ -29,7 +29,16 @@ from sqlalchemy.orm import Session, aliased
 
 from ledger.actors import Actor
 from ledger.errors import NotFound, ValidationError
-from ledger.models import CalendarDay, Evidence, Item, ItemEvent, State, Unit
+from ledger.models import (
+    CalendarDay,
+    Evidence,
+    Item,
+    ItemEvent,
+    State,
+    Unit,
+    open_items_sql,
+    status_of,
+)
 
 STATUSES = ("found", "assigned", "rectifying", "submitted", "verified", "closed")
 SORTS = {
@@ -44,9 +53,8 @@ COUNT_CAP = 10_000
 
 
 def open_predicate(session: Session, negate: bool = False):
-    """``assigned``/``rectifying`` and not submitted, spelled as the partial indexes are."""
-    false = "false" if session.get_bind().dialect.name == "postgresql" else "0"
-    sql = f"items.state IN ('assigned', 'rectifying') AND items.submitted = {false}"
+    """The open-item filter, spelled exactly as the partial indexes are."""
+    sql = open_items_sql(session.get_bind().dialect.name)
     return text(f"NOT ({sql})" if negate else f"({sql})")
 
 
@@ -166,7 +174,7 @@ def _row_select(session: Session, ids_subquery, today: dt.date, warning_days: in
 
 def _as_dict(row) -> dict:
     d = dict(row._mapping)
-    d["status"] = "submitted" if d["state"] == "rectifying" and d["submitted"] else d["state"]
+    d["status"] = status_of(d["state"], d["submitted"])
     d["overdue"] = bool(d["overdue"])
     return d
 
@@ -195,22 +203,15 @@ def list_items(session: Session, actor: Actor, flt: ItemFilter | None = None, *,
     total = _capped_count(session, base)
     counts = count_by_status(session, actor, flt, today) if with_counts else {}
     return Page([_as_dict(r) for r in rows], min(total, COUNT_CAP), total > COUNT_CAP, page,
-                per_page, counts)
+                per_page, counts, cap=COUNT_CAP)
 
 
 def overdue_items(session: Session, actor: Actor, *, today: dt.date, page: int = 1,
-                  per_page: int = 50, unit_id: int | None = None) -> Page:
-    """The overdue items in scope, most overdue first: one query over the partial index."""
-    base = scoped_items(session, actor, ItemFilter(overdue=True, unit_id=unit_id), today)
-    ids = base.order_by(Item.deadline.asc(), Item.id.asc()).limit(per_page) \
-        .offset((max(1, page) - 1) * per_page).subquery()
-    rows = session.execute(
-        _row_select(session, select(ids.c.id), today, 3)
-        .order_by(Item.deadline.asc(), Item.id.asc())
-    ).all()
-    total = _capped_count(session, base)
-    return Page([_as_dict(r) for r in rows], min(total, COUNT_CAP), total > COUNT_CAP, page,
-                per_page)
+                  per_page: int = 50, unit_id: int | None = None,
+                  warning_days: int = 3) -> Page:
+    """The overdue items in scope, most overdue first (over the partial indexes)."""
+    return list_items(session, actor, ItemFilter(overdue=True, unit_id=unit_id), today=today,
+                      page=page, per_page=per_page, sort="deadline", warning_days=warning_days)
 
 
 def count_by_status(session: Session, actor: Actor, flt: ItemFilter | None,
