@@ -26,7 +26,7 @@ from ledger.models import Role, Unit
 from ledger.org import add_unit, add_user
 from ledger.settings import Settings
 
-pytest_plugins = ["browser_fixtures"]
+pytest_plugins = ["browser_fixtures", "web_fixtures"]
 
 PG_ENV = "SANHU_TEST_DATABASE_URL"
 PG_SKIP = f"{PG_ENV} is not set: no PostgreSQL server to test against"

@@ -30,7 +30,7 @@ def _secret_key(settings: Settings) -> str:
 def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
                config: dict | None = None) -> Flask:
     """Build the Flask app for ``settings`` (default: from the environment)."""
-    from web import auth, errors, extensions, home, i18n, security
+    from web import auth, errors, extensions, home, i18n, layout, security
 
     sanhu = sanhu or bootstrap(settings)
     app = Flask(__name__)
@@ -45,11 +45,13 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=sanhu.settings.evidence_max_bytes * 5,
+        BOOTSTRAP_SERVE_LOCAL=True,
     )
     app.config.update(config or {})
     app.extensions["sanhu"] = sanhu
     extensions.init_app(app)
     i18n.init_app(app)
+    layout.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(auth.bp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app
+from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
@@ -10,6 +11,7 @@ from ledger.bootstrap import Sanhu
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
+bootstrap = Bootstrap5()
 
 
 def sanhu() -> Sanhu:
@@ -22,3 +24,4 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
     csrf.init_app(app)
+    bootstrap.init_app(app)

@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
-import pytest
 from conftest import PASSWORD
 from sqlalchemy import update
+from web_fixtures import csrf_token, sign_in
 
 from ledger import services as svc
 from ledger.models import User
-from web import create_app
-
-
-@pytest.fixture
-def app(sanhu):
-    return create_app(sanhu=sanhu)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-def csrf_token(client, path="/login") -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-
-
-def sign_in(client, username, password=PASSWORD):
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": csrf_token(client)})
 
 
 def record(sanhu, world, actor, village, text):
