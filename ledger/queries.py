@@ -36,9 +36,11 @@ from ledger.models import (
     ItemEvent,
     State,
     Unit,
+    User,
     open_items_sql,
     status_of,
 )
+from ledger.workflow import RULES_BY_EVENT
 
 STATUSES = ("found", "assigned", "rectifying", "submitted", "verified", "closed")
 SORTS = {
@@ -257,3 +259,22 @@ def evidence_for_download(session: Session, actor: Actor, evidence_id: int) -> E
         raise NotFound("no such file")
     get_item(session, actor, ev.item_id)
     return ev
+
+
+def responsible_candidates(session: Session, actor: Actor, unit_id: int) -> list[User]:
+    """Who may be made responsible (责任人) for an item of ``unit_id``: the active
+    users of that unit whose role rectifies (village secretary; township staff for a
+    township's own items).  ``NotFound`` when the unit is outside the actor's scope."""
+    unit = session.get(Unit, unit_id)
+    if unit is None or not actor.sees(unit):
+        raise NotFound("no such unit")
+    return list(session.scalars(
+        select(User).where(User.unit_id == unit_id, User.active == true(),
+                           User.role.in_(sorted(RULES_BY_EVENT["accept"].roles)))
+        .order_by(User.display_name, User.id)))
+
+
+def default_responsible(session: Session, actor: Actor, unit_id: int) -> User | None:
+    """The one candidate of ``responsible_candidates``, or None when there are several or none."""
+    candidates = responsible_candidates(session, actor, unit_id)
+    return candidates[0] if len(candidates) == 1 else None

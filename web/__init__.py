@@ -30,7 +30,7 @@ def _secret_key(settings: Settings) -> str:
 def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
                config: dict | None = None) -> Flask:
     """Build the Flask app for ``settings`` (default: from the environment)."""
-    from web import auth, errors, extensions, home, i18n, layout, security
+    from web import admin, auth, errors, extensions, home, i18n, items, layout, listing, security
 
     sanhu = sanhu or bootstrap(settings)
     app = Flask(__name__)
@@ -56,4 +56,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     errors.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(listing.bp)
+    app.register_blueprint(items.bp)
+    app.register_blueprint(admin.bp)
     return app
