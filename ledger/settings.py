@@ -36,6 +36,12 @@ class Settings:
     echo_sql: bool = False
     #: mark cookies Secure (set SANHU_SECURE_COOKIES=0 only for plain-HTTP installs)
     secure_cookies: bool = False
+    #: failed sign-ins (per username; per client address four times as many) before a lock
+    login_max_failures: int = 5
+    #: the window in which failed sign-ins are counted, in minutes
+    login_window_minutes: int = 15
+    #: how long a username or client address stays locked, in minutes
+    login_lock_minutes: int = 15
 
     @property
     def zone(self) -> ZoneInfo:
@@ -66,4 +72,8 @@ class Settings:
             follow_up_days=_int(env, "SANHU_FOLLOW_UP_DAYS", base.follow_up_days),
             echo_sql=env.get("SANHU_ECHO_SQL", "") == "1",
             secure_cookies=env.get("SANHU_SECURE_COOKIES", "0") == "1",
+            login_max_failures=_int(env, "SANHU_LOGIN_MAX_FAILURES", base.login_max_failures),
+            login_window_minutes=_int(env, "SANHU_LOGIN_WINDOW_MINUTES",
+                                      base.login_window_minutes),
+            login_lock_minutes=_int(env, "SANHU_LOGIN_LOCK_MINUTES", base.login_lock_minutes),
         )
