@@ -278,3 +278,33 @@ def default_responsible(session: Session, actor: Actor, unit_id: int) -> User | 
     """The one candidate of ``responsible_candidates``, or None when there are several or none."""
     candidates = responsible_candidates(session, actor, unit_id)
     return candidates[0] if len(candidates) == 1 else None
+
+
+# --- short lists for the home page --------------------------------------------------
+
+
+def home_items(session: Session, actor: Actor, flt: ItemFilter | None = None, *,
+               today: dt.date, below_own_unit: bool = False, rejected_back: bool = False,
+               per_page: int = 10, sort: str = "deadline", warning_days: int = 3) -> Page:
+    """The first rows of one home-page section: ``list_items`` plus two filters.
+
+    ``below_own_unit`` keeps items of units strictly below the actor's own (the
+    ones staff may assign and verify); ``rejected_back`` keeps items sent back
+    (退回) at least once.  ``ItemFilter`` has neither, and the ledger list does
+    not need them.
+    """
+    flt = flt or ItemFilter()
+    if sort not in SORTS:
+        raise ValidationError(f"unknown sort {sort!r}", fields={"sort": "unknown"})
+    base = scoped_items(session, actor, flt, today, warning_days)
+    if below_own_unit:
+        base = base.where(Item.unit_id != actor.unit_id)
+    if rejected_back:
+        base = base.where(Item.rejection_count > 0)
+    ids = base.order_by(*SORTS[sort]).limit(max(1, per_page)).subquery()
+    rows = session.execute(
+        _row_select(session, select(ids.c.id), today, warning_days).order_by(*SORTS[sort])
+    ).all()
+    total = _capped_count(session, base)
+    return Page([_as_dict(r) for r in rows], min(total, COUNT_CAP), total > COUNT_CAP, 1,
+                per_page, cap=COUNT_CAP)

@@ -42,9 +42,17 @@ def test_the_home_page_needs_sign_in(client):
     assert response.status_code == 302 and "/login" in response.location
 
 
+def assign(sanhu, world, item, village):
+    with sanhu.uow() as uow:
+        svc.assign(uow, item.id, world["town_T11"], responsible_user_id=world[f"sec_{village}"].id,
+                   category="deadline", deadline="10d")
+
+
 def test_a_village_secretary_sees_only_the_items_of_their_village(sanhu, world, client):
     mine = record(sanhu, world, "town_T11", "V111", "本村制度未上墙")
     other = record(sanhu, world, "town_T11", "V112", "邻村台账缺失")
+    assign(sanhu, world, mine, "V111")
+    assign(sanhu, world, other, "V112")
     assert sign_in(client, "sec_V111").status_code == 302
     html = client.get("/").get_data(as_text=True)
     assert mine.number in html
