@@ -101,5 +101,7 @@ def explain(exc: DomainError) -> str:
     if isinstance(exc, ValidationError):
         if exc.message.startswith("required input is missing"):
             return _("Please fill in the required fields.")
+        if len(exc.fields) == 1:
+            return field_message(next(iter(exc.fields.values())))
         return _("Please correct the marked fields.")
     return _("This could not be done.")
