@@ -12,8 +12,8 @@ import datetime as dt
 from flask import render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms.fields.choices import SelectChoice
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from ledger import services as svc
 from ledger.actors import Actor
