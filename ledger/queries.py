@@ -280,6 +280,35 @@ def default_responsible(session: Session, actor: Actor, unit_id: int) -> User | 
     return candidates[0] if len(candidates) == 1 else None
 
 
+# --- the unit picker of the ledger list --------------------------------------------
+
+
+def unit_path(session: Session, actor: Actor, unit_id: int) -> list[Unit]:
+    """The units from the actor's own unit down to ``unit_id`` (breadcrumbs).
+
+    ``NotFound`` when the unit lies outside the actor's scope.  One query,
+    through the ancestor columns; it scales to any depth of the tree.
+    """
+    unit = session.get(Unit, unit_id)
+    if unit is None or not actor.sees(unit):
+        raise NotFound("no such unit")
+    ids = [getattr(unit, col) for col in ("city_id", "county_id", "township_id", "village_id")]
+    ids = [i for i in ids if i is not None]
+    ids = ids[ids.index(actor.unit_id):] if actor.unit_id in ids else [unit.id]
+    found = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+def unit_children(session: Session, actor: Actor, unit_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the unit's direct children, by code; ``NotFound`` outside the scope."""
+    unit = session.get(Unit, unit_id)
+    if unit is None or not actor.sees(unit):
+        raise NotFound("no such unit")
+    return list(session.execute(
+        select(Unit.id, Unit.name).where(Unit.parent_id == unit.id)
+        .order_by(Unit.code, Unit.id)).all())
+
+
 # --- short lists for the home page --------------------------------------------------
 
 
