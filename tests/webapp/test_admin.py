@@ -130,8 +130,9 @@ def test_the_user_list_pages_through_many_users(admin, sanhu, world):
     with sanhu.uow() as uow:
         village = uow.session.get(Unit, world.units["V111"].id)
         for n in range(60):
-            uow.session.add(User(username=f"many{n:02d}", display_name="批量", role="village_secretary",
-                                 unit_id=village.id, password_hash="x"))
+            uow.session.add(User(username=f"many{n:02d}", display_name="批量",
+                                 role="village_secretary", unit_id=village.id,
+                                 password_hash="x"))
         uow.commit()
     first = text(admin.get("/admin/users?q=many"))
     assert "many00" in first and "many59" not in first and "第 1 页" in first
