@@ -59,3 +59,44 @@ def screenshot():
         return path
 
     return take
+
+
+@pytest.fixture(scope="session")
+def demo_template(sqlite_templates, tmp_path_factory) -> Path:
+    """A migrated SQLite file holding the demo city (built once per run)."""
+    from ledger.bootstrap import bootstrap
+    from ledger.demo import load_demo
+    from ledger.settings import Settings
+
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    shutil.copy(sqlite_templates["plain"], path)
+    app = bootstrap(Settings(database_url=f"sqlite:///{path}",
+                             evidence_dir=path.parent / "ev"))
+    load_demo(app)
+    app.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_sanhu(demo_template, tmp_path):
+    """A per-test copy of the demo database, with its own evidence folder."""
+    from ledger.bootstrap import bootstrap
+    from ledger.settings import Settings
+
+    path = tmp_path / "demo.sqlite"
+    shutil.copy(demo_template, path)
+    app = bootstrap(Settings(database_url=f"sqlite:///{path}", evidence_dir=tmp_path / "ev"))
+    yield app
+    app.dispose()
+
+
+@pytest.fixture
+def demo_server(demo_sanhu):
+    """The application on the demo data, served on a free local port."""
+    app = create_app(sanhu=demo_sanhu)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
