@@ -62,7 +62,8 @@ def test_the_daily_journey_in_the_browser(demo_sanhu, demo_server, browser, scre
     town_ctx, town, town_errors = session(browser, demo_server, "town11", DESKTOP)
     screenshot(town, "home-township-staff")
     town.get_by_role("link", name="登记问题").click()
-    town.get_by_label("单位（乡镇或村）").select_option(label=f"\u3000{village.name} ({village.code})")
+    unit_label = f"\u3000{village.name} ({village.code})"
+    town.get_by_label("单位（乡镇或村）").select_option(label=unit_label)
     town.get_by_label("对应标准").select_option(index=3)
     town.get_by_label("问题描述").fill("党员活动室“三会一课”制度未上墙")
     town.get_by_label("整改类别").select_option(label="限期整改")

@@ -13,8 +13,14 @@ def test_a_secretary_signs_in_on_a_phone_and_sees_only_their_village(
         mine = svc.record_finding(uow, world["town_T11"], unit_id=world.units["V111"].id,
                                   description="村务公开栏未按时更新")
     with sanhu.uow() as uow:
+        svc.assign(uow, mine.id, world["town_T11"], responsible_user_id=world["sec_V111"].id,
+                   category="deadline", deadline="10w")
+    with sanhu.uow() as uow:
         other = svc.record_finding(uow, world["town_T11"], unit_id=world.units["V112"].id,
                                    description="邻村的问题")
+    with sanhu.uow() as uow:
+        svc.assign(uow, other.id, world["town_T11"], responsible_user_id=world["sec_V112"].id,
+                   category="deadline", deadline="10w")
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
     page = context.new_page()
     page.goto(f"{live_server}/")
