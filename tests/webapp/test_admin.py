@@ -201,6 +201,8 @@ def test_disabling_a_user_signs_them_out_at_once_and_blocks_sign_in(admin, signe
     after = victim.get("/")
     assert after.status_code == 302 and "/login" in after.location
     assert sign_in(app.test_client(), "county_K1").status_code == 200
+    disabled = text(admin.get("/admin/users?status=disabled"))
+    assert "county_K1" in disabled and "county_K2" not in disabled
     post(admin, f"/admin/users/{uid}/enable", {}, form_path=f"/admin/users/{uid}")
     assert sign_in(app.test_client(), "county_K1").status_code == 302
 
@@ -423,3 +425,32 @@ def test_provisional_deadlines_raise_a_warning_on_calendar_and_start_page(admin,
     for path in ("/admin/calendar", "/admin/"):
         html = text(admin.get(path))
         assert "calendar-warning" in html and "1 个未办结问题的期限为暂定" in html
+
+
+# --- both databases --------------------------------------------------------------
+
+
+@pytest.fixture
+def any_admin(any_sanhu, any_world):
+    """An admin client on SQLite and on PostgreSQL."""
+    from web import create_app
+
+    client = create_app(sanhu=any_sanhu).test_client()
+    assert sign_in(client, "admin").status_code == 302
+    return client
+
+
+def test_the_admin_pages_work_the_same_on_both_databases(any_admin, any_sanhu, any_world):
+    for path in ("/admin/", "/admin/units", f"/admin/units/{any_world.units['T11'].id}",
+                 "/admin/calendar", "/admin/import/units"):
+        assert any_admin.get(path).status_code == 200, path
+    html = text(any_admin.get("/admin/users?q=SEC_v11&role=village_secretary"))
+    assert "sec_V111" in html and "sec_V121" not in html
+    html = text(any_admin.get(f"/admin/users?under={any_world.units['K2'].id}"))
+    assert "county_K2" in html and "county_K1" not in html
+    uid = user_id(any_sanhu, "sec_V111")
+    post(any_admin, f"/admin/users/{uid}/disable", {}, form_path=f"/admin/users/{uid}")
+    assert not get_user(any_sanhu, "sec_V111").active
+    response = post(any_admin, "/admin/calendar", {"rows": "2032-01-01,holiday,元旦"})
+    assert response.status_code == 302
+    assert "2032 · 官方" in text(any_admin.get("/admin/calendar"))

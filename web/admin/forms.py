@@ -30,10 +30,13 @@ class UserFilterForm(FlaskForm):
     q = StringField(_l("Username or name"), validators=[Optional(), Length(max=100)])
     role = SelectField(_l("Role"), validators=[Optional()])
     unit = StringField(_l("Unit code or name"), validators=[Optional(), Length(max=100)])
+    status = SelectField(_l("Account"), validators=[Optional()])
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.role.choices = role_choices(str(_l("Any role")))
+        self.status.choices = [("", str(_l("Any"))), ("active", str(_l("active"))),
+                               ("disabled", str(_l("disabled")))]
 
 
 class ProfileForm(FlaskForm):
@@ -62,6 +65,10 @@ class UserCreateForm(ProfileForm):
     confirm = PasswordField(_l("Repeat the password"), validators=[
         DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.role.choices = role_choices(str(_l("Choose a role")))
+
 
 class PasswordForm(FlaskForm):
     """A new password chosen by the admin."""
@@ -88,7 +95,8 @@ class UnitCreateForm(FlaskForm):
 class RenameForm(FlaskForm):
     """A new name for a unit."""
 
-    name = StringField(_l("New name"), validators=[DataRequired(), Length(max=100)])
+    name = StringField(_l("New name"), validators=[DataRequired(), Length(max=100)],
+                       id="rename-name")  # the create form on the same page has a "name"
 
 
 class ImportForm(FlaskForm):

@@ -28,11 +28,13 @@ def users():
     form = UserFilterForm(request.args)
     under = request.args.get("under", type=int)
     filters = {"q": form.q.data or "", "role": form.role.data or "",
-               "unit": form.unit.data or ""}
+               "unit": form.unit.data or "", "status": form.status.data or ""}
+    active = {"active": True, "disabled": False}.get(filters["status"])
     with sanhu().uow() as uow:
         page = org_admin.list_users(
             uow.session, current_user.actor, text=filters["q"], role=filters["role"],
-            unit=filters["unit"], under=under, page=request.args.get("page", 1, type=int))
+            unit=filters["unit"], under=under, active=active,
+            page=request.args.get("page", 1, type=int))
         under_unit = unit_in_scope(uow.session, current_user.actor, under) if under else None
     if under:
         filters["under"] = under
