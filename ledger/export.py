@@ -41,6 +41,7 @@ STATUS_NAMES = {"found": "已发现", "assigned": "已交办", "rectifying": "�
 SET_NAMES = {"basic": "基本标准", "demonstration": "示范标准"}
 CYCLE_KIND_NAMES = {"village_quarterly": "村级季度观摩", "township_half_yearly": "乡镇半年观摩"}
 
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: rows per database batch (one evidence count and at most one name query each)
 BATCH = 2000
 #: an .xlsx sheet holds 1,048,576 rows, the header included

@@ -36,7 +36,7 @@ from wtforms.validators import Length, Optional
 from ledger import services
 from ledger.calendar import DeadlineSpec
 from ledger.errors import DomainError, ValidationError
-from ledger.export import export_ledger
+from ledger.export import XLSX_MIMETYPE, export_ledger
 from ledger.models import Cycle, Item, Standard
 from ledger.queries import (
     SORTS,
@@ -64,7 +64,6 @@ LIGHTS = ("red", "yellow", "green")
 BULK_EVENTS = ("assign", "verify", "close")
 #: most items one bulk action takes (a page shows 50)
 MAX_BULK = 200
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 CATEGORY_LABELS = {"immediate": _l("Rectify at once (立行立改)"),
                    "deadline": _l("Rectify by a deadline (限期整改)"),
@@ -231,7 +230,7 @@ def export():
     except BaseException:
         os.unlink(path)
         raise
-    response = Response(_stream_and_remove(path), mimetype=XLSX, direct_passthrough=True)
+    response = Response(_stream_and_remove(path), mimetype=XLSX_MIMETYPE, direct_passthrough=True)
     response.headers["Content-Length"] = str(os.path.getsize(path))
     response.headers["Content-Disposition"] = _content_disposition(
         f"台账-{today.isoformat()}.xlsx")
