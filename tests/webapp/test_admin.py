@@ -214,6 +214,14 @@ def test_an_admin_cannot_disable_their_own_account(admin, sanhu):
     assert get_user(sanhu, "admin").active
 
 
+def test_an_admin_cannot_change_their_own_role(admin, sanhu):
+    uid = user_id(sanhu, "admin")
+    response = post(admin, f"/admin/users/{uid}", {
+        "display_name": "管理员", "role": "city_staff", "unit": "C"})
+    assert "不能修改自己的角色或所属单位" in text(response)
+    assert get_user(sanhu, "admin").role == "admin"
+
+
 def test_resetting_a_password_signs_the_user_out_and_the_old_one_fails(admin, signed_in, sanhu,
                                                                        app):
     victim = signed_in("sec_V111")
@@ -255,6 +263,12 @@ def test_a_county_admin_cannot_see_or_change_the_other_county(admin_k1, sanhu, w
         "username": "sneaky", "display_name": "越权", "role": "village_secretary",
         "unit": "V211", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert "您的管辖范围内没有该代码的单位" in text(response)
+
+
+def test_a_county_admins_tree_starts_at_their_county(admin_k1, world):
+    html = text(admin_k1.get("/admin/units"))
+    assert "乡11" in html and "乡21" not in html
+    assert f'href="/admin/units/{world.units["C"].id}"' not in html
 
 
 def test_a_county_admin_sees_the_calendar_but_cannot_import_it(admin_k1):

@@ -89,7 +89,7 @@ class UnitCreateForm(FlaskForm):
 
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)],
                        description=_l("The official code (统计用区划代码) where known."))
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    name = StringField(_l("Unit name"), validators=[DataRequired(), Length(max=100)])
 
 
 class RenameForm(FlaskForm):

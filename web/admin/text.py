@@ -30,7 +30,7 @@ LEVEL_LABELS = {
     "village": _l("Village"),
 }
 COLUMN_LABELS = {
-    "code": _l("Code"), "name": _l("Name"), "level": _l("Level"),
+    "code": _l("Code"), "name": _l("Unit name"), "level": _l("Level"),
     "parent_code": _l("Parent code"), "username": _l("Username"),
     "display_name": _l("Display name"), "role": _l("Role"), "unit_code": _l("Unit code"),
     "email": _l("Email"), "phone": _l("Phone"), "post": _l("Post"),
