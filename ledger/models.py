@@ -368,3 +368,96 @@ class LoginThrottle(Base):
     window_started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
                                                            default=utcnow)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- schedules, reminders and deliveries (SPEC §9, §10) ---------------------
+
+
+class JobRun(Base):
+    """One run of a scheduled job for one period or day: the jobs' idempotence key.
+
+    ``run_key`` names what the run was for (``2026Q4``, ``2026H2``, a date, or
+    ``latest`` for jobs without a period such as the delivery worker).  A job
+    whose key already ran ``ok`` is skipped; the admin page reads the last run
+    and its outcome from here.
+    """
+
+    __tablename__ = "job_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(64))
+    run_key: Mapped[str] = mapped_column(String(64))
+    #: running, ok, failed, skipped or missed
+    outcome: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("job_id", "run_key"),
+        Index("ix_job_runs_job_started", "job_id", "started_at"),
+    )
+
+
+class Notification(Base):
+    """One message to one user (the in-app inbox); other channels deliver copies of it.
+
+    ``dedupe_key`` makes every reminder happen once per item, deadline, offset
+    and recipient (a new deadline after an extension gets its own reminders).
+    """
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: reminder, overdue, board, digest, report or test
+    kind: Mapped[str] = mapped_column(String(16))
+    #: why this user gets it: responsible, township, county, supervisor, report, digest
+    audience: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
+    deadline: Mapped[dt.date | None] = mapped_column(Date)
+    #: working days until (positive) or past (negative) the deadline
+    offset_days: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                    index=True)
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at", "id"),)
+
+
+class Delivery(Base):
+    """One notification sent over one channel (inbox, email, webhook), with its fate.
+
+    Status: queued → sending → sent (→ read for the inbox), or failed with the
+    error; a failed delivery with ``next_attempt_at`` is retried, without it
+    it failed for good.  While ``sending``, ``next_attempt_at`` is the lease
+    after which a crashed worker's claim may be taken over.
+    """
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                                index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("notification_id", "channel"),)
+
+
+class AppSetting(Base):
+    """A setting editable from the admin pages (reminder offsets, SMTP, webhook).
+
+    Unset keys fall back to ``Settings`` (the environment); see ``ledger.reminders``.
+    """
+
+    __tablename__ = "app_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict | list | str | int | bool | None] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
