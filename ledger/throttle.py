@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import case, delete, or_, select, update
 
 from ledger.db import dialect_insert
 from ledger.errors import NotFound, ValidationError
@@ -111,13 +111,22 @@ def record_success(session, username: str) -> None:
                     .execution_options(synchronize_session=False))
 
 
+def purge(session, now: dt.datetime, policy: Policy) -> None:
+    """Drop rows whose window has passed and that hold no lock (the table stays small)."""
+    session.execute(delete(LoginThrottle).where(
+        LoginThrottle.window_started_at < now - policy.window,
+        or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
+    ).execution_options(synchronize_session=False))
+
+
 def sign_in(uow: UnitOfWork, username: str, password: str, address: str | None,
             policy: Policy | None = None) -> SignInResult:
     """Check a sign-in attempt against the locks and the password, and count it.
 
     Locked: refused without looking at the password.  Wrong password, unknown
     or disabled user: one failure for the username and the address.  Right
-    password: the username's failures are forgotten.
+    password: the username's failures are forgotten, and rows of windows long
+    passed are dropped.
     """
     policy = policy or Policy.of(uow.settings)
     now = uow.now()
@@ -131,6 +140,7 @@ def sign_in(uow: UnitOfWork, username: str, password: str, address: str | None,
         uow.commit()
         return SignInResult(locked_until=until)
     record_success(session, username)
+    purge(session, now, policy)
     uow.commit()
     return SignInResult(user=user)
 

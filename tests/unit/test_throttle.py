@@ -5,6 +5,7 @@ Runs on SQLite and, when ``SANHU_TEST_DATABASE_URL`` is set, on PostgreSQL.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -123,3 +124,25 @@ def test_changing_the_password_checks_it_and_bumps_the_session_version(any_sanhu
         assert user.session_version == before + 1
     with any_sanhu.uow() as uow:
         assert check_password(uow.session.get(User, uid), "a-long-new-pass")
+
+
+def test_a_success_drops_rows_of_passed_windows_but_keeps_locks(any_sanhu, any_world):
+    with time_machine.travel(START, tick=False):
+        fail(any_sanhu, "ghost", 1, "10.0.0.7")
+        fail(any_sanhu, "locked", 3, "10.0.0.8")
+    with time_machine.travel(START + dt.timedelta(minutes=16), tick=False):
+        fail(any_sanhu, "recent", 1, "10.0.0.9")
+        assert attempt(any_sanhu, "city", PASSWORD, "10.0.0.9").user is not None
+    with any_sanhu.uow() as uow:
+        keys = set(uow.session.scalars(select(LoginThrottle.key)))
+    assert keys == {"user:recent", "ip:10.0.0.9"}
+    # a lock still running is kept, though its window has passed
+    long_lock = dataclasses.replace(POLICY, lock=dt.timedelta(hours=1))
+    with time_machine.travel(START + dt.timedelta(minutes=20), tick=False):
+        for _ in range(3):
+            attempt(any_sanhu, "locked2", "wrong", "10.0.0.10", long_lock)
+    with time_machine.travel(START + dt.timedelta(minutes=40), tick=False):
+        assert attempt(any_sanhu, "city", PASSWORD, "10.0.0.11", long_lock).user is not None
+    with any_sanhu.uow() as uow:
+        keys = set(uow.session.scalars(select(LoginThrottle.key)))
+    assert "user:locked2" in keys and "user:recent" not in keys
