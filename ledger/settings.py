@@ -19,6 +19,13 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def _ints(env: dict[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    return tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, with defaults for the single-machine install."""
@@ -42,6 +49,23 @@ class Settings:
     login_window_minutes: int = 15
     #: how long a username or client address stays locked, in minutes
     login_lock_minutes: int = 15
+    #: reminder points in working days before the deadline (0 = on the day)
+    reminder_offsets: tuple[int, ...] = (5, 1, 0)
+    #: once overdue, remind again every this many working days
+    overdue_every: int = 3
+    #: working days overdue after which the supervisors are notified (督办 board)
+    board_threshold_days: int = 10
+    #: outgoing mail (empty host: no e-mail channel); tls is "starttls", "ssl" or "none"
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "sanhu@localhost"
+    smtp_tls: str = "none"
+    #: group robot webhook (WeCom or DingTalk); empty: no webhook channel
+    webhook_url: str = ""
+    #: how late a missed scheduled run may still run once (seconds)
+    scheduler_grace_seconds: int = 6 * 3600
 
     @property
     def zone(self) -> ZoneInfo:
@@ -76,4 +100,17 @@ class Settings:
             login_window_minutes=_int(env, "SANHU_LOGIN_WINDOW_MINUTES",
                                       base.login_window_minutes),
             login_lock_minutes=_int(env, "SANHU_LOGIN_LOCK_MINUTES", base.login_lock_minutes),
+            reminder_offsets=_ints(env, "SANHU_REMINDER_OFFSETS", base.reminder_offsets),
+            overdue_every=_int(env, "SANHU_OVERDUE_EVERY", base.overdue_every),
+            board_threshold_days=_int(env, "SANHU_BOARD_THRESHOLD_DAYS",
+                                      base.board_threshold_days),
+            smtp_host=env.get("SANHU_SMTP_HOST", base.smtp_host),
+            smtp_port=_int(env, "SANHU_SMTP_PORT", base.smtp_port),
+            smtp_user=env.get("SANHU_SMTP_USER", base.smtp_user),
+            smtp_password=env.get("SANHU_SMTP_PASSWORD", base.smtp_password),
+            smtp_from=env.get("SANHU_SMTP_FROM") or base.smtp_from,
+            smtp_tls=env.get("SANHU_SMTP_TLS") or base.smtp_tls,
+            webhook_url=env.get("SANHU_WEBHOOK_URL", base.webhook_url),
+            scheduler_grace_seconds=_int(env, "SANHU_SCHEDULER_GRACE_SECONDS",
+                                         base.scheduler_grace_seconds),
         )

@@ -1,5 +1,13 @@
-"""APScheduler wiring and thin job functions (built in the schedules issue).
+"""APScheduler wiring and thin job functions (SPEC §9).
 
-Jobs open a unit of work and call a ``ledger`` service; nothing in ``ledger``
-imports this package.
+``scheduler`` builds the scheduler and its jobs, ``jobs`` holds the job
+functions (each opens a unit of work and calls one ``ledger`` service),
+``leader`` makes sure only one scheduler acts per database, ``runs`` records
+each run.  Nothing in ``ledger`` imports this package.
+
+For the admin pages: ``jobs_overview(app)``, ``run_now(app, job_id)``.
 """
+
+from schedules.scheduler import jobs_overview, run_now
+
+__all__ = ["jobs_overview", "run_now"]

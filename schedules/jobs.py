@@ -1,0 +1,137 @@
+"""The scheduled jobs: each opens a unit of work and calls one ledger service.
+
+APScheduler stores them by textual reference (``schedules.jobs:reminder_sweep``)
+and calls them without arguments; they then use the process's ``Sanhu``, set
+by ``use()`` when the scheduler is built (or bootstrapped from the
+environment).  Every run is recorded in ``job_runs`` under a key — the period
+or the day — and a key that already ran ``ok`` is skipped, so a job run twice
+for the same period changes nothing.  ``app``/``force`` serve "run now".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Callable
+
+from ledger import reminders
+from ledger.bootstrap import Sanhu, bootstrap
+from ledger.cycles import open_cycle, period_for
+from ledger.delivery import deliver_now
+from ledger.models import CycleKind
+from schedules import runs
+
+log = logging.getLogger("sanhu.jobs")
+_APP: Sanhu | None = None
+
+
+def use(app: Sanhu) -> None:
+    """Make ``app`` the ledger the jobs of this process work on."""
+    global _APP
+    _APP = app
+
+
+def current_app() -> Sanhu:
+    global _APP
+    if _APP is None:
+        _APP = bootstrap()
+    return _APP
+
+
+def today(app: Sanhu) -> dt.date:
+    """Today in the configured zone (moved by time-machine in tests)."""
+    return dt.datetime.now(dt.UTC).astimezone(app.settings.zone).date()
+
+
+def _run(app: Sanhu, job_id: str, run_key: str, work: Callable[[], object], *,
+         force: bool = False, stale: dt.timedelta = dt.timedelta(hours=1)) -> str:
+    """Claim the run, do the work, record the outcome; returns ok or skipped (or raises)."""
+    with app.uow() as uow:
+        if not runs.begin_run(uow, job_id, run_key, force=force, stale=stale):
+            log.info("%s %s: already done, skipped", job_id, run_key)
+            return "skipped"
+    try:
+        detail = work()
+    except Exception as exc:
+        with app.uow() as uow:
+            runs.finish_run(uow, job_id, run_key, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    with app.uow() as uow:
+        runs.finish_run(uow, job_id, run_key, "ok", str(detail))
+    log.info("%s %s: ok %s", job_id, run_key, detail)
+    return "ok"
+
+
+def _with_uow(app: Sanhu, service, *args):
+    def work():
+        with app.uow() as uow:
+            return service(uow, *args)
+    return work
+
+
+def _open(kind: CycleKind, job_id: str, app: Sanhu | None, force: bool) -> str:
+    app = app or current_app()
+    period = period_for(kind.value, today(app))
+    return _run(app, job_id, period, _with_uow(app, open_cycle, kind.value, period), force=force)
+
+
+def open_village_quarterly(app: Sanhu | None = None, force: bool = False) -> str:
+    """1 January, April, July, October: open the quarter's village observation cycle."""
+    return _open(CycleKind.VILLAGE_QUARTERLY, "open_village_quarterly", app, force)
+
+
+def open_township_half_yearly(app: Sanhu | None = None, force: bool = False) -> str:
+    """1 January and 1 July: open the half-year's township observation cycle."""
+    return _open(CycleKind.TOWNSHIP_HALF_YEARLY, "open_township_half_yearly", app, force)
+
+
+def _daily(job_id: str, service, app: Sanhu | None, force: bool) -> str:
+    app = app or current_app()
+    day = today(app)
+    return _run(app, job_id, day.isoformat(), _with_uow(app, service, day), force=force)
+
+
+def reminder_sweep(app: Sanhu | None = None, force: bool = False) -> str:
+    """Daily: deadline reminders at every offset (see ``ledger.reminders``)."""
+    return _daily("reminder_sweep", reminders.reminder_sweep, app, force)
+
+
+def overdue_digest(app: Sanhu | None = None, force: bool = False) -> str:
+    """Daily: each supervisor's count of overdue items in scope."""
+    return _daily("overdue_digest", reminders.overdue_digest, app, force)
+
+
+def report_reminders(app: Sanhu | None = None, force: bool = False) -> str:
+    """Daily check: quarter-end and half-year-end report reminders when due."""
+    return _daily("report_reminders", reminders.report_reminders, app, force)
+
+
+def deliver(app: Sanhu | None = None, force: bool = False) -> str:
+    """Every minute: send due e-mail and webhook deliveries (retries included)."""
+    app = app or current_app()
+    return _run(app, "deliver", "latest", lambda: deliver_now(app.uow), force=True,
+                stale=dt.timedelta(minutes=15))
+
+
+def heartbeat(app: Sanhu | None = None, force: bool = False) -> str:
+    """Test-only job (``SANHU_SCHEDULER_TEST_JOB``): one job_runs row per run and process.
+
+    The key is the fire slot and the process id, so a run done twice (by two
+    schedulers) would show as two rows for one slot.
+    """
+    app = app or current_app()
+    now = dt.datetime.now(dt.UTC)
+    every = max(1, int(os.environ.get("SANHU_SCHEDULER_TEST_JOB") or 2))
+    slot = int(now.timestamp()) // every * every
+    return _run(app, "heartbeat", f"{slot}:{os.getpid()}", lambda: os.getpid())
+
+
+#: how a scheduled fire time maps to the run key (for runs recorded as missed)
+RUN_KEYS: dict[str, Callable[[dt.date], str]] = {
+    "open_village_quarterly": lambda d: period_for(CycleKind.VILLAGE_QUARTERLY.value, d),
+    "open_township_half_yearly": lambda d: period_for(CycleKind.TOWNSHIP_HALF_YEARLY.value, d),
+    "reminder_sweep": dt.date.isoformat,
+    "overdue_digest": dt.date.isoformat,
+    "report_reminders": dt.date.isoformat,
+}
