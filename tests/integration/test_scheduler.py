@@ -46,7 +46,10 @@ def counts(app) -> tuple[int, int]:
                 uow.session.scalar(select(func.count(Observation.id))))
 
 
-def first_start(app, when: dt.datetime, next_quarter=at(2026, 10, 1, 0, 5)) -> None:
+Q4_START = at(2026, 10, 1, 0, 5)
+
+
+def first_start(app, when: dt.datetime, next_quarter=Q4_START) -> None:
     """The scheduler runs once before the quarter starts, then goes down."""
     with time_machine.travel(when, tick=True):
         scheduler = build_scheduler(app)
