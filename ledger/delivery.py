@@ -117,7 +117,8 @@ def record_outcome(uow: UnitOfWork, out: Outgoing, now: dt.datetime,
     """
     now = _utc(now)
     if error is None:
-        values = {"status": "sent", "sent_at": now, "next_attempt_at": None, "last_error": None}
+        # last_error stays: the failures before success remain visible
+        values = {"status": "sent", "sent_at": now, "next_attempt_at": None}
     else:
         retry = out.attempt < MAX_ATTEMPTS
         values = {"status": "failed", "last_error": error[:2000],

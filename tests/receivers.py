@@ -1,0 +1,111 @@
+"""Real receivers for delivery tests: an SMTP server (aiosmtpd) and an HTTP endpoint.
+
+Both listen on 127.0.0.1 on a free port, in their own thread, and record what
+they receive.  The HTTP receiver can fail its first N requests (HTTP 500) or
+answer like a group robot (``{"errcode": 0}``).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Collect:
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.messages.append(email.message_from_bytes(envelope.original_content,
+                                                      policy=email.policy.default))
+        return "250 Message accepted for delivery"
+
+
+class SmtpReceiver:
+    """``with SmtpReceiver() as smtp: ... smtp.messages``"""
+
+    def __init__(self) -> None:
+        self.handler = _Collect()
+        self.port = free_port()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def messages(self):
+        return self.handler.messages
+
+    @property
+    def envelopes(self):
+        return self.handler.envelopes
+
+    def __enter__(self) -> SmtpReceiver:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.controller.stop()
+
+
+class HttpReceiver:
+    """``with HttpReceiver(fail_first=2) as hook: ... hook.bodies, hook.attempts``"""
+
+    def __init__(self, fail_first: int = 0, answer: dict | None = None,
+                 delay: float = 0.0) -> None:
+        self.fail_first = fail_first
+        self.answer = answer if answer is not None else {"errcode": 0, "errmsg": "ok"}
+        self.delay = delay
+        self.attempts = 0
+        self.bodies: list[dict] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                length = int(self.headers.get("Content-Length") or 0)
+                data = self.rfile.read(length)
+                with receiver.lock:
+                    receiver.attempts += 1
+                    failing = receiver.attempts <= receiver.fail_first
+                    if not failing:
+                        receiver.bodies.append(json.loads(data))
+                if receiver.delay:
+                    threading.Event().wait(receiver.delay)
+                status, body = (500, b"try again later") if failing else (
+                    200, json.dumps(receiver.answer).encode())
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/robot/send?key=test"
+
+    def __enter__(self) -> HttpReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
