@@ -201,9 +201,16 @@ def serve(host: str, port: int, threads: int) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-scheduler", is_flag=True,
+              help="Do not run the scheduler in this process (run `sanhu scheduler` instead).")
 @click.pass_context
-def run(ctx: click.Context, host: str, port: int) -> None:
-    """Single-machine start: migrate, load the demo if empty, print logins, serve."""
+def run(ctx: click.Context, host: str, port: int, no_scheduler: bool) -> None:
+    """Single-machine start: migrate, load the demo if empty, print logins, serve.
+
+    Also runs the scheduler in this process (started once; waitress has no
+    reloader).  If another scheduler already acts on this database, this one
+    stands by.
+    """
     from ledger.demo import DEMO_PASSWORD, is_empty, load_demo
     from ledger.migrate import upgrade
 
@@ -215,7 +222,80 @@ def run(ctx: click.Context, host: str, port: int) -> None:
     else:
         click.echo(f"existing data kept; demo password (if the demo was loaded): {DEMO_PASSWORD}")
     app.dispose()
-    ctx.invoke(serve, host=host, port=port)
+    runner = None if no_scheduler else start_scheduler_in_process()
+    try:
+        ctx.invoke(serve, host=host, port=port)
+    finally:
+        if runner is not None:
+            from schedules.leader import stop_in_process
+
+            stop_in_process()
+
+
+def start_scheduler_in_process():
+    """The in-process scheduler of the single-machine default (None in a reloader parent)."""
+    from schedules.leader import start_in_process
+
+    runner = start_in_process(_app())
+    if runner is not None:
+        click.echo("scheduler: running in this process (reminders, cycles, deliveries)")
+    return runner
+
+
+# --- scheduler --------------------------------------------------------------
+
+
+@main.command()
+@click.option("--retry-seconds", default=5.0, show_default=True, type=float,
+              help="How often a standby checks whether it may take over.")
+def scheduler(retry_seconds: float) -> None:
+    """Run the scheduler as its own process (production); only one acts per database.
+
+    Others started against the same database stand by and take over when it
+    stops.  SIGTERM or Ctrl-C stop it cleanly.
+    """
+    import logging
+    import signal
+    import threading
+
+    from schedules.leader import SchedulerRunner
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    SchedulerRunner(_app(), retry_seconds=retry_seconds,
+                    heartbeat_seconds=min(5.0, retry_seconds)).run(stop)
+    click.echo("scheduler stopped")
+
+
+@main.group()
+def jobs() -> None:
+    """The scheduled jobs."""
+
+
+@jobs.command("list")
+def jobs_list() -> None:
+    """Each job with its trigger, next run, last run and outcome."""
+    from schedules import jobs_overview
+
+    for job in jobs_overview(_app()):
+        nxt = f"{job['next_run']:%Y-%m-%d %H:%M}" if job["next_run"] else "paused"
+        last = (f"{job['last_run_key']} {job['last_outcome']}" if job["last_outcome"]
+                else "never")
+        click.echo(f"{job['id']:<26} next {nxt:<16} last {last:<24} {job['trigger']}")
+
+
+@jobs.command("run")
+@click.argument("job_id")
+def jobs_run(job_id: str) -> None:
+    """Run one job now in this process (idempotent: a repeated period changes nothing)."""
+    from schedules import run_now
+    from schedules.scheduler import RUNNABLE
+
+    if job_id not in RUNNABLE:
+        raise click.BadParameter(f"one of {', '.join(RUNNABLE)}", param_hint="JOB_ID")
+    click.echo(f"{job_id}: {run_now(_app(), job_id)}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -232,3 +232,44 @@ def test_start_in_process_starts_once(sanhu, monkeypatch):
         wait_for(first.leading.is_set)
     finally:
         leader.stop_in_process()
+
+
+def test_sanhu_run_starts_the_in_process_scheduler_once_unless_told_not_to(tmp_path,
+                                                                           monkeypatch):
+    from click.testing import CliRunner
+
+    import schedules.leader
+    import web.cli
+
+    monkeypatch.setenv("SANHU_DATABASE_URL", f"sqlite:///{tmp_path / 'run.sqlite'}")
+    monkeypatch.setenv("SANHU_EVIDENCE_DIR", str(tmp_path / "ev"))
+    calls = []
+    monkeypatch.setattr(schedules.leader, "start_in_process",
+                        lambda app, env=None: calls.append("start") or object())
+    monkeypatch.setattr(schedules.leader, "stop_in_process", lambda: calls.append("stop"))
+    monkeypatch.setattr(web.cli, "serve", lambda host, port: calls.append("serve"))
+    runner = CliRunner()
+    result = runner.invoke(web.cli.main, ["run"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert calls == ["start", "serve", "stop"]
+    calls.clear()
+    result = runner.invoke(web.cli.main, ["run", "--no-scheduler"], catch_exceptions=False)
+    assert calls == ["serve"]
+
+
+def test_sanhu_jobs_list_and_run(tmp_path, monkeypatch, sqlite_template):
+    import shutil
+
+    from click.testing import CliRunner
+
+    import web.cli
+
+    shutil.copy(sqlite_template, tmp_path / "cli.sqlite")
+    monkeypatch.setenv("SANHU_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
+    runner = CliRunner()
+    with time_machine.travel(at(2026, 11, 3, 10, 0), tick=False):
+        out = runner.invoke(web.cli.main, ["jobs", "run", "reminder_sweep"]).output
+        assert out.strip() == "reminder_sweep: ok"
+        listing = runner.invoke(web.cli.main, ["jobs", "list"]).output
+    assert "reminder_sweep" in listing and "2026-11-03 ok" in listing
+    assert runner.invoke(web.cli.main, ["jobs", "run", "nope"]).exit_code != 0
