@@ -1,10 +1,23 @@
-/* The ledger list: choosing a unit or a sort order applies it at once, and the
-   header checkbox selects every row of the page.  The page works without it. */
+/* The ledger list: choosing a unit or a sort order applies it at once, empty
+   filters stay out of the address, and the header checkbox selects every row of
+   the page.  The page works without this script. */
 (function () {
   "use strict";
+  var filters = document.getElementById("filters");
+  if (filters) {
+    filters.addEventListener("submit", function () {
+      Array.prototype.forEach.call(filters.elements, function (el) {
+        if (el.name && el.value === "") { el.disabled = true; }
+      });
+    });
+    // coming back to the page (browser history) finds the fields usable again
+    window.addEventListener("pageshow", function () {
+      Array.prototype.forEach.call(filters.elements, function (el) { el.disabled = false; });
+    });
+  }
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     select.addEventListener("change", function () {
-      if (select.form) { select.form.submit(); }
+      if (select.form) { select.form.requestSubmit(); }
     });
   });
   var all = document.getElementById("select-all");
