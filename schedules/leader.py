@@ -158,7 +158,11 @@ class SchedulerRunner:
                     stop.wait(self.retry_seconds)
                     continue
                 announced = False
-                self._lead(lock, stop)
+                try:
+                    self._lead(lock, stop)
+                except Exception:  # e.g. the database went away while starting: try again
+                    log.exception("scheduler %s: failed; retrying", os.getpid())
+                    stop.wait(self.retry_seconds)
         finally:
             lock.close()
 

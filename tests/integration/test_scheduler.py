@@ -273,3 +273,17 @@ def test_sanhu_jobs_list_and_run(tmp_path, monkeypatch, sqlite_template):
         listing = runner.invoke(web.cli.main, ["jobs", "list"]).output
     assert "reminder_sweep" in listing and "2026-11-03 ok" in listing
     assert runner.invoke(web.cli.main, ["jobs", "run", "nope"]).exit_code != 0
+
+
+def test_alembic_autogenerate_ignores_the_job_store_table(any_sanhu):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from ledger.migrate import alembic_config
+
+    with time_machine.travel(at(2026, 11, 3, 10, 0), tick=False):
+        scheduler = build_scheduler(any_sanhu)
+        start_scheduler(scheduler, any_sanhu)
+        scheduler.shutdown()
+    assert "apscheduler_jobs" in inspect(any_sanhu.engine).get_table_names()
+    command.check(alembic_config(any_sanhu.settings))  # raises if it wanted to change anything
