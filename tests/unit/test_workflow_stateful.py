@@ -39,6 +39,7 @@ from ledger.errors import DomainError, NotFound
 from ledger.migrate import upgrade
 from ledger.models import Item, ItemEvent, Unit, User
 from ledger.settings import Settings
+from ledger.workflow import ITEM_LEVELS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -242,7 +243,8 @@ class WorkflowMachine(RuleBasedStateMachine):
             assert result.status == "found" and result.version == 1
             self.item_ids.append(result.id)
         else:
-            assert not likely or not actor.is_above(unit)
+            # refused: outside the actor's area, or not a township or village (SPEC §7)
+            assert not likely or not actor.is_above(unit) or unit.level not in ITEM_LEVELS
 
     # --- rules -----------------------------------------------------------------------
 
