@@ -34,6 +34,7 @@ from ledger.models import (
     Evidence,
     Item,
     ItemEvent,
+    Standard,
     State,
     Unit,
     User,
@@ -76,6 +77,8 @@ class ItemFilter:
     cycle_id: int | None = None
     standard_id: int | None = None
     standard_category: int | None = None
+    #: "basic" or "demonstration": with ``standard_category``, one category of one set
+    standard_set: str | None = None
     category: str | None = None
     overdue: bool | None = None
     light: str | None = None
@@ -136,6 +139,9 @@ def scoped_items(session: Session, actor: Actor, flt: ItemFilter, today: dt.date
                           (Item.responsible_user_id, flt.responsible_user_id)):
         if value is not None:
             q = q.where(column == value)
+    if flt.standard_set is not None:  # at most 65 standard ids: a small IN list
+        q = q.where(Item.standard_id.in_(
+            select(Standard.id).where(Standard.set == flt.standard_set)))
     if flt.overdue is True:
         q = q.where(open_predicate(session), Item.deadline < today)
     elif flt.overdue is False:

@@ -52,6 +52,7 @@ from ledger.standards import current_catalog
 from ledger.workflow import RULES_BY_EVENT, allowed_events
 from web.domain_text import explain, field_errors
 from web.extensions import sanhu
+from web.item_forms import CATEGORY_LABELS, METHODS
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
@@ -65,9 +66,6 @@ BULK_EVENTS = ("assign", "verify", "close")
 #: most items one bulk action takes (a page shows 50)
 MAX_BULK = 200
 
-CATEGORY_LABELS = {"immediate": _l("Rectify at once (立行立改)"),
-                   "deadline": _l("Rectify by a deadline (限期整改)"),
-                   "long_term": _l("Long-term (长期坚持)")}
 SORT_LABELS = {"newest": _l("Newest first"), "oldest": _l("Oldest first"),
                "deadline": _l("Deadline, earliest first"), "number": _l("By number"),
                "updated": _l("Recently changed")}
@@ -112,7 +110,7 @@ def read_filter(args: Mapping[str, str], actor) -> tuple[ItemFilter, str, dict[s
         unit_id=unit,
         cycle_id=keep("cycle", _int(args.get("cycle"))),
         standard_id=keep("standard", _int(args.get("standard"))),
-        standard_category=keep("standard_category", _int(args.get("standard_category"))),
+        **_standard_category(keep, args.get("standard_category")),
         category=keep("category", args.get("category")
                       if args.get("category") in services.CATEGORIES else None),
         overdue=keep("overdue", {"1": True, "0": False}.get(args.get("overdue", ""))),
@@ -128,13 +126,22 @@ def list_url(kept: Mapping[str, str], endpoint: str = "ledger.index", **changes)
     return url_for(endpoint, **{k: v for k, v in args.items() if v is not None})
 
 
+def _standard_category(keep, raw: str | None) -> dict:
+    """``basic-3`` → category 3 of the basic standards (the two sets share numbers 1–6)."""
+    set_, _, number = (raw or "").partition("-")
+    if set_ not in SET_LABELS or not number.isdigit():
+        return {}
+    keep("standard_category", f"{set_}-{int(number)}")
+    return {"standard_set": set_, "standard_category": int(number)}
+
+
 def _choices(session) -> dict:
     """Cycles, and the current catalog's standards grouped by set and category."""
     cycles = [(c.id, f"{c.period} · {CYCLE_KIND_LABELS.get(c.kind, c.kind)}")
               for c in session.scalars(select(Cycle).order_by(Cycle.period.desc(), Cycle.kind))]
     catalog = current_catalog(session)
     standards: list[tuple[str, list[tuple[int, str]]]] = []
-    categories: dict[int, list[str]] = {}
+    categories: dict[str, str] = {}
     if catalog is not None:
         rows = session.scalars(select(Standard).where(Standard.catalog_version_id == catalog.id)
                                .order_by(Standard.set, Standard.number))
@@ -143,12 +150,11 @@ def _choices(session) -> dict:
             if not standards or standards[-1][0] != group:
                 standards.append((group, []))
             standards[-1][1].append((st.id, f"{st.number} {st.title}"))
-            names = categories.setdefault(st.category_number, [])
-            if st.category not in names:
-                names.append(st.category)
+            categories.setdefault(f"{st.set}-{st.category_number}",
+                                  f"{SET_LABELS.get(st.set, st.set)} · {st.category_number} "
+                                  f"{st.category}")
     return {"cycles": cycles, "standards": standards,
-            "standard_categories": [(n, f"{n} · {' / '.join(v)}")
-                                    for n, v in sorted(categories.items())]}
+            "standard_categories": list(categories.items())}
 
 
 def _bulk_events(actor) -> list[str]:
@@ -249,7 +255,8 @@ class BulkForm(FlaskForm):
                            description=_l("A date (2026-12-31), N days (10d) or N working "
                                           "days (5w)."))
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
-    method = StringField(_l("How it was checked"), validators=[Optional(), Length(max=200)])
+    method = SelectField(_l("How it was checked"), validate_choice=False, default="onsite",
+                         choices=[SelectChoice(k, v) for k, v in METHODS.items()])
     verify_note = TextAreaField(_l("Verification note"),
                                 validators=[Optional(), Length(max=2000)])
     close_note = TextAreaField(_l("Closing note"), validators=[Optional(), Length(max=2000)])
@@ -317,9 +324,10 @@ def _check_inputs(action: str, form: BulkForm, ids: list[int]) -> tuple[dict, ob
             except ValidationError as exc:
                 errors.update(field_errors(exc))
     elif action == "verify":
-        for name in ("method", "verify_note"):
-            if not (getattr(form, name).data or "").strip():
-                errors[name] = _("This field is required.")
+        if form.method.data not in METHODS:
+            errors["method"] = _("This field is required.")
+        if not (form.verify_note.data or "").strip():
+            errors["verify_note"] = _("This field is required.")
     return errors, preview
 
 
@@ -338,7 +346,7 @@ def _run(action: str, form: BulkForm, ids: list[int], actor) -> list:
                              category=form.category.data, deadline=form.deadline.data.strip(),
                              note=(form.note.data or "").strip() or None)
     if action == "verify":
-        return services.bulk_verify(factory, ids, actor, method=form.method.data.strip(),
+        return services.bulk_verify(factory, ids, actor, method=str(METHODS[form.method.data]),
                                     note=form.verify_note.data.strip())
     return services.bulk_close(factory, ids, actor,
                                note=(form.close_note.data or "").strip() or None)

@@ -175,7 +175,7 @@ def test_bulk_verify_needs_method_and_note_and_refuses_unsubmitted_items(
     client = signed_in("town_T11")
     response = post_bulk(client, "verify", [sub, notyet], method="", verify_note="")
     assert response.status_code == 400 and item(sanhu, sub).state == "rectifying"
-    response = post_bulk(client, "verify", [sub, notyet], method="现场查看", verify_note="属实")
+    response = post_bulk(client, "verify", [sub, notyet], method="onsite", verify_note="属实")
     got = results(response.get_data(as_text=True))
     assert got == {number(sanhu, sub): "ok", number(sanhu, notyet): "该问题尚未申请销号验收。"}
     assert item(sanhu, sub).state == "verified"
@@ -197,7 +197,7 @@ def test_bulk_close_is_for_county_staff_and_reports_wrong_states(sanhu, world, s
 def test_roles_the_workflow_does_not_allow_are_refused(sanhu, world, signed_in, who, action):
     a = record(sanhu, world, "V111")
     response = post_bulk(signed_in(who), action, [a], category="deadline", deadline="10d",
-                         method="查看", verify_note="属实")
+                         method="onsite", verify_note="属实")
     assert response.status_code == 403
     assert item(sanhu, a).version == 1
 

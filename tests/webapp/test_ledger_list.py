@@ -134,8 +134,10 @@ def test_cycle_standard_category_and_text_filters_narrow_the_rows(ledger, signed
     client = signed_in("county_K1")
     assert rows_for(client, cycle=cycle) == {n["found"], n["rectifying"]}
     assert rows_for(client, standard=basic12) == {n["assigned"]}
-    # category number 1 of the standards (basic 1 and demonstration 1 share the number)
-    assert rows_for(client, standard_category=1) == {n["found"], n["submitted"]}
+    # category 1 of each set: the basic and demonstration sets share numbers 1–6
+    assert rows_for(client, standard_category="basic-1") == {n["found"]}
+    assert rows_for(client, standard_category="demonstration-1") == {n["submitted"]}
+    assert rows_for(client, standard_category="nonsense") == set(rows_for(client))
     assert rows_for(client, category="immediate") == {n["assigned"]}
     assert rows_for(client, category="long_term") == {n["submitted"]}
     assert rows_for(client, q="漏雨") == {n["rectifying"]}
