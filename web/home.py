@@ -48,6 +48,10 @@ class SectionSpec:
     below_own_unit: bool = False
     rejected_back: bool = False
     overdue: bool = False
+    #: the actor's own unit's items (a township rectifies findings against itself)
+    own_unit: bool = False
+    #: shown only when it has rows
+    hide_empty: bool = False
     sort: str = "deadline"
     empty: object = _l("Nothing to do here.")
 
@@ -72,13 +76,17 @@ TO_VERIFY = SectionSpec("to-verify", _l("Submissions awaiting your verification"
                         status="submitted", below_own_unit=True)
 TO_CLOSE = SectionSpec("to-close", _l("Verified items to close"), status="verified",
                        below_own_unit=True, sort="oldest")
+OWN_TO_ACCEPT = SectionSpec("own-to-accept", _l("Your unit's own findings to accept"),
+                            status="assigned", own_unit=True, hide_empty=True)
+OWN_IN_PROGRESS = SectionSpec("own-in-progress", _l("Your unit's own rectification in progress"),
+                              status="rectifying", own_unit=True, hide_empty=True)
 OVERDUE = SectionSpec("overdue", _l("Overdue items"), overdue=True,
                       empty=_l("No overdue items."))
 
 #: role → (sections, whether the counts by status are shown)
 LAYOUTS: dict[str, tuple[tuple[SectionSpec, ...], bool]] = {
     Role.VILLAGE_SECRETARY.value: ((TO_ACCEPT, IN_PROGRESS, REJECTED, AWAITING), False),
-    Role.TOWNSHIP_STAFF.value: ((TO_ASSIGN, TO_VERIFY), True),
+    Role.TOWNSHIP_STAFF.value: ((TO_ASSIGN, TO_VERIFY, OWN_TO_ACCEPT, OWN_IN_PROGRESS), True),
     Role.COUNTY_STAFF.value: ((TO_ASSIGN, TO_VERIFY, TO_CLOSE), True),
     Role.CITY_STAFF.value: ((OVERDUE,), True),
     Role.SUPERVISOR.value: ((OVERDUE,), False),
@@ -99,7 +107,8 @@ def _load(session: Session, actor: Actor, spec: SectionSpec, today: dt.date,
                              warning_days=warning_days)
     return home_items(session, actor, ItemFilter(status=spec.status), today=today,
                       below_own_unit=spec.below_own_unit, rejected_back=spec.rejected_back,
-                      per_page=ROWS, sort=spec.sort, warning_days=warning_days)
+                      own_unit=spec.own_unit, per_page=ROWS, sort=spec.sort,
+                      warning_days=warning_days)
 
 
 def build_home(session: Session, actor: Actor, today: dt.date, warning_days: int,
@@ -108,6 +117,7 @@ def build_home(session: Session, actor: Actor, today: dt.date, warning_days: int
     specs, with_counts = LAYOUTS.get(actor.role, ((), False))
     sections = [Section(spec, _load(session, actor, spec, today, warning_days), link(spec))
                 for spec in specs]
+    sections = [s for s in sections if s.page.rows or not s.spec.hide_empty]
     counts = count_by_status(session, actor, None, today) if with_counts else None
     return sections, counts
 

@@ -196,3 +196,16 @@ def test_an_empty_section_says_so_and_english_is_available(world, signed_in):
     client.set_cookie("sanhu_lang", "en")
     html = client.get("/").get_data(as_text=True)
     assert "To accept" in html and "Nothing to do here." in html
+
+
+def test_township_staff_see_their_own_townships_findings_to_rectify(sanhu, world, signed_in):
+    with sanhu.uow() as uow:
+        own = svc.record_finding(uow, world["county_K1"], unit_id=world.units["T11"].id,
+                                 description="乡镇党委制度不全")
+    with sanhu.uow() as uow:
+        svc.assign(uow, own.id, world["county_K1"], responsible_user_id=world["town_T11"].id,
+                   category="deadline", deadline="10w")
+    html = signed_in("town_T11").get("/").get_data(as_text=True)
+    assert "本单位待签收的问题" in html and own.number in html
+    other = signed_in("town_T12").get("/").get_data(as_text=True)
+    assert "本单位待签收的问题" not in other and own.number not in other
