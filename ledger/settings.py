@@ -43,6 +43,10 @@ class Settings:
     echo_sql: bool = False
     #: mark cookies Secure (set SANHU_SECURE_COOKIES=0 only for plain-HTTP installs)
     secure_cookies: bool = False
+    #: reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none)
+    proxy_hops: int = 0
+    #: how long "remember me on this device" lasts, in days
+    remember_days: int = 14
     #: failed sign-ins (per username; per client address four times as many) before a lock
     login_max_failures: int = 5
     #: the window in which failed sign-ins are counted, in minutes
@@ -96,6 +100,8 @@ class Settings:
             follow_up_days=_int(env, "SANHU_FOLLOW_UP_DAYS", base.follow_up_days),
             echo_sql=env.get("SANHU_ECHO_SQL", "") == "1",
             secure_cookies=env.get("SANHU_SECURE_COOKIES", "0") == "1",
+            proxy_hops=_int(env, "SANHU_PROXY_HOPS", base.proxy_hops),
+            remember_days=_int(env, "SANHU_REMEMBER_DAYS", base.remember_days),
             login_max_failures=_int(env, "SANHU_LOGIN_MAX_FAILURES", base.login_max_failures),
             login_window_minutes=_int(env, "SANHU_LOGIN_WINDOW_MINUTES",
                                       base.login_window_minutes),

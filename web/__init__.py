@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=sanhu.settings.secure_cookies,
-        REMEMBER_COOKIE_DURATION=14 * 24 * 3600,
+        REMEMBER_COOKIE_DURATION=sanhu.settings.remember_days * 24 * 3600,
         REMEMBER_COOKIE_SECURE=sanhu.settings.secure_cookies,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
@@ -48,6 +48,13 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
         BOOTSTRAP_SERVE_LOCAL=True,
     )
     app.config.update(config or {})
+    if sanhu.settings.proxy_hops:
+        # behind nginx & co: the client address (login throttle) and scheme come from
+        # the proxies' headers, trusting exactly as many hops as configured
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = sanhu.settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["sanhu"] = sanhu
     extensions.init_app(app)
     i18n.init_app(app)

@@ -230,3 +230,23 @@ def test_every_form_carries_a_csrf_token(signed_in):
     forms = re.findall(r"<form\b.*?</form>", html, flags=re.S)
     assert len(forms) >= 3  # sign out, language, password
     assert all('name="csrf_token"' in form for form in forms)
+
+
+def test_behind_a_configured_proxy_the_client_address_is_the_forwarded_one(sanhu, world):
+    import dataclasses
+
+    from web import create_app
+
+    behind_proxy = dataclasses.replace(sanhu, settings=sanhu.settings.with_(proxy_hops=1))
+    app = create_app(sanhu=behind_proxy)
+    seen = {}
+
+    @app.get("/_addr")
+    def addr():
+        from flask import request
+        seen["addr"] = request.remote_addr
+        return "ok"
+
+    app.test_client().get("/_addr", headers={"X-Forwarded-For": "10.1.2.3"},
+                          environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert seen["addr"] == "10.1.2.3"
