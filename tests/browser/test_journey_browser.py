@@ -77,6 +77,7 @@ def test_the_daily_journey_in_the_browser(demo_sanhu, demo_server, browser, scre
     item_id = int(town.url.rsplit("/", 1)[1])
     assert status_text(town) == "已交办"
     item_url = town.url
+    number = town.locator("#item-number").inner_text()
 
     # 2. the village secretary, on a phone, accepts, reports progress and submits
     sec_ctx, phone, phone_errors = session(browser, demo_server, "sec111", PHONE)
@@ -135,6 +136,10 @@ def test_the_daily_journey_in_the_browser(demo_sanhu, demo_server, browser, scre
                  "验收通过", "销号"):
         assert step in history
     screenshot(county, "item-closed-history")
+    county.get_by_role("link", name="台账", exact=True).first.click()
+    county.wait_for_url(re.compile(r".*/ledger/.*"))
+    assert number in county.locator("table").first.inner_text()
+    screenshot(county, "ledger-list", full_page=False)
 
     with demo_sanhu.uow() as uow:
         events = uow.session.scalars(select(ItemEvent.event).where(ItemEvent.item_id == item_id)
