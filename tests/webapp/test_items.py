@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -311,3 +312,59 @@ def test_a_village_secretary_cannot_open_the_record_page_for_a_post(signed_in):
     client = signed_in("sec_V111")
     response = client.get("/items/new")
     assert response.status_code in (200, 403)
+
+
+def test_the_county_reassigns_and_decides_extensions_through_the_page(sanhu, world, signed_in,
+                                                                      found):
+    item_id = assigned(sanhu, world, found)
+    county = signed_in("county_K1")
+    # reassign to the neighbouring village; its secretary is taken when no person is chosen
+    response = post_event(county, item_id, "reassign", {
+        "unit_id": world.units["V112"].id, "responsible_user_id": "0", "deadline": "",
+        "reason": "属于西村的问题"})
+    assert response.status_code == 302
+    with sanhu.uow() as uow:
+        item = uow.session.get(Item, item_id)
+        assert item.unit_id == world.units["V112"].id
+        assert item.responsible_user_id == world["sec_V112"].id
+    assert signed_in("sec_V111").get(item_url(item_id)).status_code == 404
+
+    sec = signed_in("sec_V112")
+    with sanhu.uow() as uow:
+        later = (uow.session.get(Item, item_id).deadline + dt.timedelta(days=20)).isoformat()
+    assert post_event(sec, item_id, "request_extension",
+                      {"deadline": later, "reason": "材料需外地采购"}).status_code == 302
+    html = county.get(item_url(item_id)).get_data(as_text=True)
+    assert "材料需外地采购" in html and "approve_extension" in offered(html)
+    assert post_event(county, item_id, "deny_extension", {"reason": ""}).status_code == 400
+    assert post_event(county, item_id, "approve_extension", {"note": "同意"}).status_code == 302
+    with sanhu.uow() as uow:
+        item = uow.session.get(Item, item_id)
+        assert item.deadline.isoformat() == later and item.pending_extension is None
+
+
+def test_the_county_dismisses_a_duplicate_and_reopens_a_closed_item(sanhu, world, signed_in,
+                                                                    found):
+    county = signed_in("county_K1")
+    with sanhu.uow() as uow:
+        dup = svc.record_finding(uow, world["town_T11"], unit_id=world.units["V111"].id,
+                                 description="重复登记的问题")
+    assert post_event(county, dup.id, "dismiss",
+                      {"kind": "duplicate", "reason": "与上一条重复"}).status_code == 302
+    html = county.get(item_url(dup.id)).get_data(as_text=True)
+    assert "已撤销" in html and offered(html) == []
+
+    item_id = submitted(sanhu, world, found)
+    with sanhu.uow() as uow:
+        svc.verify(uow, item_id, world["town_T11"], method="实地查看", note="好")
+    assert post_event(county, item_id, "close", {"note": ""}).status_code == 302
+    assert post_event(county, item_id, "reopen",
+                      {"reason": "回头看发现制度牌被撤下", "deadline": "2w"}).status_code == 302
+    assert state(sanhu, item_id)[0] == "rectifying"
+
+
+def test_the_item_page_is_in_english_when_chosen(sanhu, world, signed_in, found):
+    client = signed_in("town_T11")
+    client.set_cookie("sanhu_lang", "en")
+    html = client.get(item_url(found.id)).get_data(as_text=True)
+    assert "What you can do now" in html and "History" in html and "Assign (交办)" in html
