@@ -7,6 +7,7 @@ Screenshots go to ``artifacts/screenshots/`` (git-ignored).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -37,16 +38,25 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def live_server(sanhu):
-    """The application served on a free local port in a background thread."""
+@contextlib.contextmanager
+def serving(sanhu):
+    """The application for ``sanhu`` on a free local port in a background thread."""
     app = create_app(sanhu=sanhu)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@pytest.fixture
+def live_server(sanhu):
+    """The application served on a free local port in a background thread."""
+    with serving(sanhu) as url:
+        yield url
 
 
 @pytest.fixture
@@ -93,10 +103,5 @@ def demo_sanhu(demo_template, tmp_path):
 @pytest.fixture
 def demo_server(demo_sanhu):
     """The application on the demo data, served on a free local port."""
-    app = create_app(sanhu=demo_sanhu)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with serving(demo_sanhu) as url:
+        yield url

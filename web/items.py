@@ -41,6 +41,17 @@ def _apply_field_errors(form, exc: ValidationError) -> None:
             target.errors = [*list(target.errors), message]
 
 
+def _refused(uow, form, exc: DomainError) -> int:
+    """Undo the attempt, put field messages beside the fields; the HTTP status to answer."""
+    uow.rollback()
+    if isinstance(exc, ValidationError):
+        _apply_field_errors(form, exc)
+        return 400
+    if isinstance(exc, Conflict):
+        return 409
+    return 403 if getattr(exc, "code", "") == "forbidden" else 409
+
+
 @bp.route("/<int:item_id>/events/<event>", methods=["POST"])
 @login_required
 def fire(item_id: int, event: str):
@@ -86,12 +97,7 @@ def fire(item_id: int, event: str):
         except NotFound:
             raise
         except DomainError as exc:
-            uow.rollback()
-            if isinstance(exc, ValidationError):
-                _apply_field_errors(form, exc)
-            status = 409 if isinstance(exc, Conflict) else 400
-            if not isinstance(exc, ValidationError | Conflict):
-                status = 403 if getattr(exc, "code", "") == "forbidden" else 409
+            status = _refused(uow, form, exc)
             return item_page.render(uow, item_id, event, form, kept=kept, message=explain(exc),
                                     status=status, conflict=isinstance(exc, Conflict))
     flash(_("Done: %(event)s.", event=EVENT_LABELS[event]), "success")
@@ -161,21 +167,32 @@ def new():
             assign_now = bool(form.category.data)
             if assign_now and not (form.deadline.data or "").strip():
                 form.deadline.errors = [_("This field is required.")]
+            elif assign_now and _deadline_refused(uow, form):
+                pass  # the message is beside the deadline; nothing recorded
             else:
                 try:
                     result = _record(uow, actor, form, assign_now)
                 except NotFound:
                     raise
                 except DomainError as exc:
-                    uow.rollback()
-                    if isinstance(exc, ValidationError):
-                        _apply_field_errors(form, exc)
+                    _refused(uow, form, exc)
                     flash(explain(exc), "error")
                 else:
                     flash(_("Recorded as %(number)s.", number=result.number), "success")
                     return redirect(url_for("items.view", item_id=result.id))
         status = 400 if form.is_submitted() and "preview" not in request.form else 200
         return item_page.render_record(form, preview), status
+
+
+def _deadline_refused(uow, form) -> bool:
+    """True (with a message beside the field) when the deadline is malformed or past."""
+    preview = _preview(uow, form)
+    if preview is None:
+        return True
+    if preview["date"] < uow.today():
+        form.deadline.errors = [_("The deadline lies in the past.")]
+        return True
+    return False
 
 
 def _record(uow, actor, form, assign_now: bool):

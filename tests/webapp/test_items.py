@@ -368,3 +368,17 @@ def test_the_item_page_is_in_english_when_chosen(sanhu, world, signed_in, found)
     client.set_cookie("sanhu_lang", "en")
     html = client.get(item_url(found.id)).get_data(as_text=True)
     assert "What you can do now" in html and "History" in html and "Assign (交办)" in html
+
+
+def test_recording_with_a_past_or_malformed_deadline_records_nothing(signed_in, world, sanhu):
+    town = signed_in("town_T11")
+    token = csrf_token(town, "/items/new")
+    for deadline, message in (("2020-01-01", "整改时限不能早于今天"), ("soon", "工作日数")):
+        response = town.post("/items/new", data={
+            "csrf_token": token, "unit_id": world.units["V111"].id, "standard_id": 0,
+            "cycle_id": 0, "source": "observation", "severity": "normal",
+            "description": "制度未上墙", "category": "deadline", "deadline": deadline})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400 and message in html and "制度未上墙" in html
+    with sanhu.uow() as uow:
+        assert uow.session.scalar(select(Item.id)) is None
