@@ -461,3 +461,74 @@ class AppSetting(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict | list | str | int | bool | None] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- supervision: 催办, 约谈, 函询, 挂牌督办 and 通报 (SPEC §10) ---------------------
+
+
+class SupervisionRecord(Base):
+    """One supervision act (催办, 约谈, 函询, 挂牌督办) on one or many items.
+
+    ``kind`` is urge, interview, inquiry or listing; ``status`` is what can still
+    change (an inquiry: ``open`` → ``replied``; a listing: ``active`` →
+    ``lift_requested`` → ``lifted``) and ``details`` holds the kind's own fields
+    (see ``ledger.supervision``).  ``unit_id`` is the deepest unit all its items
+    share.  Each act also appends a history entry to every item it covers.
+    """
+
+    __tablename__ = "supervision_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(16))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    details: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_supervision_records_kind_status", "kind", "status"),)
+
+
+class SupervisionRecordItem(Base):
+    """Which items a supervision record covers."""
+
+    __tablename__ = "supervision_record_items"
+    record_id: Mapped[int] = mapped_column(ForeignKey("supervision_records.id"),
+                                           primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+
+    __table_args__ = (Index("ix_supervision_record_items_item", "item_id", "record_id"),)
+
+
+class Notice(Base):
+    """A 通报, numbered per year and quarter (``2026年第4季度第3号``), listing items."""
+
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    #: the issuing unit (the issuer's own)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                    index=True)
+
+    __table_args__ = (UniqueConstraint("year", "quarter", "serial"),)
+
+
+class NoticeItem(Base):
+    """Which items a notice lists."""
+
+    __tablename__ = "notice_items"
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+
+    __table_args__ = (Index("ix_notice_items_item", "item_id", "notice_id"),)
+
+
+# repeat findings: the same unit and standard in another cycle (the overdue board)
+Index("ix_items_unit_standard", Item.__table__.c.unit_id, Item.__table__.c.standard_id,
+      Item.__table__.c.cycle_id)
