@@ -525,6 +525,9 @@ class NoticeItem(Base):
     __tablename__ = "notice_items"
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    #: how late the item was on the day of the notice (the printed notice stays as issued)
+    days_overdue: Mapped[int | None] = mapped_column(Integer)
+    workdays_overdue: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_notice_items_item", "item_id", "notice_id"),)
 

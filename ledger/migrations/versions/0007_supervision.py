@@ -71,6 +71,8 @@ def upgrade() -> None:
         "notice_items",
         sa.Column("notice_id", sa.Integer(), nullable=False),
         sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("days_overdue", sa.Integer(), nullable=True),
+        sa.Column("workdays_overdue", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["notice_id"], ["notices.id"],
                                 name=op.f("fk_notice_items_notice_id_notices")),
         sa.ForeignKeyConstraint(["item_id"], ["items.id"],
