@@ -18,6 +18,20 @@ from ledger.db import normalise_url
 from ledger.settings import Settings
 from ledger.standards import ensure_catalog
 
+#: schema objects the models do not declare, which autogenerate must leave alone:
+#: APScheduler's job store, and the search index (FTS5 table and its shadow tables on
+#: SQLite, an expression GIN index on PostgreSQL; see migration 0008)
+NOT_IN_MODELS = {
+    "table": {"apscheduler_jobs", "items_fts", "items_fts_data", "items_fts_idx",
+              "items_fts_docsize", "items_fts_config"},
+    "index": {"ix_items_search"},
+}
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """Alembic's ``include_name`` hook: compare everything but ``NOT_IN_MODELS``."""
+    return name not in NOT_IN_MODELS.get(type_, ())
+
 
 def alembic_config(settings: Settings) -> Config:
     cfg = Config()

@@ -225,6 +225,9 @@ class Item(AncestorsMixin, Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: number, problem, measures and responsible person as search tokens (ledger.search);
+    #: indexed by FTS5 (SQLite) or GIN (PostgreSQL), see migration 0008
+    search_terms: Mapped[str | None] = mapped_column(Text)
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -27,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from ledger import search
 from ledger.actors import Actor
 from ledger.errors import NotFound, ValidationError
 from ledger.models import (
@@ -149,11 +151,30 @@ def scoped_items(session: Session, actor: Actor, flt: ItemFilter, today: dt.date
                         Item.deadline.is_(None)))
     if flt.light:
         q = q.where(_light_expr(session, today, warning_days) == flt.light)
-    if flt.text:
-        needle = flt.text.strip()
-        q = q.where(or_(*(column.icontains(needle, autoescape=True) for column in (
-            Item.number, Item.description, Item.measures, Item.responsible_person))))
+    if flt.text and flt.text.strip():
+        q = q.where(_text_clause(session, flt.text.strip()))
     return q
+
+
+def _text_clause(session: Session, needle: str):
+    """Items whose number, problem, measures or responsible person contain ``needle``.
+
+    Through the search index (``ledger.search``: FTS5 on SQLite, GIN on
+    PostgreSQL) when the needle has tokens; a plain scan with ``LIKE`` otherwise.
+    """
+    found = search.phrase(needle)
+    if found is None:
+        return or_(*(column.icontains(needle, autoescape=True) for column in (
+            Item.number, Item.description, Item.measures, Item.responsible_person)))
+    needle_tokens, prefix = found
+    if session.get_bind().dialect.name == "sqlite":
+        return Item.id.in_(
+            text("SELECT rowid FROM items_fts WHERE items_fts MATCH :fts")
+            .bindparams(fts=search.fts5_query(needle_tokens, prefix)))
+    return func.to_tsvector(literal_column("'simple'::regconfig"),
+                            func.coalesce(Item.search_terms, "")).op("@@")(
+        func.to_tsquery(literal_column("'simple'::regconfig"),
+                        search.tsquery(needle_tokens, prefix)))
 
 
 def _row_select(session: Session, ids_subquery, today: dt.date, warning_days: int) -> Select:

@@ -42,6 +42,7 @@ from ledger.models import (
     User,
     status_of,
 )
+from ledger.search import append_terms, terms
 from ledger.uow import UnitOfWork
 from ledger.workflow import (
     ITEM_LEVELS,
@@ -122,6 +123,9 @@ def _as_id(value: object, field: str) -> int:
         raise ValidationError("choose from the list", fields={field: "invalid choice"}) from None
 
 
+#: derived columns a transition may write that are not part of the story of the item
+NOT_HISTORY = frozenset({"search_terms"})
+
 ITEMS = Item.__table__
 HISTORY = ItemEvent.__table__
 EVIDENCE = Evidence.__table__
@@ -139,7 +143,7 @@ class ItemSnapshot:
     __slots__ = ("id", "number", "state", "submitted", "submitted_by_id", "unit_id",
                  "city_id", "county_id", "township_id", "village_id", "deadline",
                  "closed_at", "resolution", "pending_extension", "rejection_count",
-                 "extension_count", "version")
+                 "extension_count", "version", "search_terms")
 
     def __init__(self, row) -> None:
         for key in self.__slots__:
@@ -250,7 +254,7 @@ def _transition(uow: UnitOfWork, item_id: int, actor: Actor, event: str, *,
         raise Conflict("the item was changed by someone else; reload and try again",
                        status=from_status)
     _history(uow, item, actor, event, from_status, note,
-             {k: _jsonable(v) for k, v in changes.items()}, blobs)
+             {k: _jsonable(v) for k, v in changes.items() if k not in NOT_HISTORY}, blobs)
     uow.commit()
     return ItemResult(item.id, item.number, item.status, item.version)
 
@@ -276,6 +280,7 @@ def _responsible(uow: UnitOfWork, actor: Actor, item: ItemSnapshot, user_id: obj
                               fields={"responsible_user_id": "not responsible for that unit"})
     changes["responsible_user_id"] = person.id
     changes["responsible_person"] = person.display_name
+    changes["search_terms"] = append_terms(item.search_terms, person.display_name)
 
 
 def _deadline(uow: UnitOfWork, deadline: DeadlineSpec | dt.date | str, changes: dict) -> Deadline:
@@ -367,6 +372,7 @@ def record_finding(uow: UnitOfWork, actor: Actor, *, unit_id: int, description: 
     item = Item(number=number, source=source, cycle_id=cycle_id, observation_id=observation_id,
                 standard_id=standard_id, category_number=category_number, unit_id=unit.id,
                 description=description.strip(), severity=severity, state=State.FOUND.value,
+                search_terms=terms(number, description),
                 submitted=False, rejection_count=0, extension_count=0, created_by_id=actor.id,
                 created_at=now, updated_at=now)
     item.copy_ancestors(unit)
@@ -416,6 +422,7 @@ def accept(uow: UnitOfWork, item_id: int, actor: Actor, *, measures: str,
     """签收: the village secretary takes the task on, stating the measures (整改措施)."""
     def apply(item: ItemSnapshot, changes: dict) -> None:
         changes["measures"] = measures.strip()
+        changes["search_terms"] = append_terms(item.search_terms, changes["measures"])
 
     return _transition(uow, item_id, actor, "accept", expected_version=expected_version,
                        inputs={"measures": measures}, apply=apply, note=measures)

@@ -8,16 +8,12 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from ledger.db import _sqlite_pragmas, normalise_url
+from ledger.migrate import include_name
 from ledger.models import Base
 from ledger.settings import Settings
 
 config = context.config
 target_metadata = Base.metadata
-
-
-def include_name(name, type_, parent_names):
-    # APScheduler keeps its own table; never let autogenerate drop it
-    return not (type_ == "table" and name == "apscheduler_jobs")
 
 
 def _url() -> str:
