@@ -272,3 +272,46 @@ def send_test_message(uow: UnitOfWork, channel: str, to: str | int | None = None
     except Exception as exc:  # shown to the admin as is
         return TestOutcome(False, f"{type(exc).__name__}: {exc}")
     return TestOutcome(True)
+
+
+# --- read-only helpers for the admin's deliveries page ------------------------------------
+
+STATUSES = ("queued", "sending", "sent", "failed", "read")
+
+
+@dataclass
+class DeliveryPage:
+    """Recent deliveries, newest first; ``has_next`` instead of a count (the table is large)."""
+
+    rows: list[dict]
+    page: int
+    has_next: bool
+
+
+def list_deliveries(uow: UnitOfWork, *, scope=None, status: str | None = None,
+                    channel: str | None = None, page: int = 1,
+                    per_page: int = 50) -> DeliveryPage:
+    """Deliveries with their recipient and notification, filtered by status and channel.
+
+    ``scope`` (an ``Actor``) keeps only those to users in the actor's unit subtree.
+    """
+    from ledger.models import Unit
+
+    per_page = max(1, min(per_page, 200))
+    page = max(1, page)
+    q = (select(Delivery.id, Delivery.channel, Delivery.status, Delivery.attempts,
+                Delivery.next_attempt_at, Delivery.last_error, Delivery.created_at,
+                Delivery.sent_at, Notification.kind, Notification.title,
+                Notification.item_id, User.username, User.display_name)
+         .join(Notification, Notification.id == Delivery.notification_id)
+         .join(User, User.id == Notification.user_id)
+         .order_by(Delivery.id.desc())
+         .limit(per_page + 1).offset((page - 1) * per_page))
+    if scope is not None:
+        q = q.join(Unit, Unit.id == User.unit_id).where(scope.scope_clause(Unit))
+    if status:
+        q = q.where(Delivery.status == status)
+    if channel:
+        q = q.where(Delivery.channel == channel)
+    rows = [dict(row._mapping) for row in uow.session.execute(q)]
+    return DeliveryPage(rows[:per_page], page, len(rows) > per_page)

@@ -30,7 +30,20 @@ def _secret_key(settings: Settings) -> str:
 def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
                config: dict | None = None) -> Flask:
     """Build the Flask app for ``settings`` (default: from the environment)."""
-    from web import admin, auth, errors, extensions, home, i18n, items, layout, listing, security
+    from web import (
+        admin,
+        auth,
+        errors,
+        extensions,
+        home,
+        i18n,
+        inbox,
+        items,
+        layout,
+        listing,
+        security,
+        supervision,
+    )
 
     sanhu = sanhu or bootstrap(settings)
     app = Flask(__name__)
@@ -66,4 +79,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     app.register_blueprint(listing.bp)
     app.register_blueprint(items.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(supervision.bp)
+    inbox.init_app(app)
+    app.register_blueprint(inbox.bp)
     return app

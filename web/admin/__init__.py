@@ -45,4 +45,4 @@ def index():
     return render_template("admin/index.html", counts=counts, calendar=calendar)
 
 
-from web.admin import calendar, imports, units, users  # noqa: E402, F401  (routes on bp)
+from web.admin import calendar, imports, jobs, notify, units, users  # noqa: E402, F401  (routes on bp)
