@@ -176,6 +176,11 @@ EVENT_LABELS = {
     "reopen": _l("Reopen (回头看)"), "request_extension": _l("Request an extension (申请延期)"),
     "approve_extension": _l("Approve the extension (批准延期)"),
     "deny_extension": _l("Deny the extension (驳回延期)"), "dismiss": _l("Dismiss (撤销)"),
+    "urge": _l("Urged (催办)"), "interview": _l("Interview (约谈)"),
+    "inquiry": _l("Written inquiry (函询)"), "inquiry_reply": _l("Inquiry answered (函询回复)"),
+    "listing": _l("Listed for supervision (挂牌督办)"),
+    "lift_requested": _l("Lifting requested (申请摘牌)"),
+    "listing_lifted": _l("Listing lifted (摘牌)"), "notice": _l("Named in a notice (通报)"),
 }
 
 

@@ -28,6 +28,7 @@ from web.item_forms import (
     SEVERITY_LABELS,
     SOURCE_LABELS,
 )
+from web.supervision import item_card as supervision_card
 from web.uploads import KeptFile
 
 OPEN = (State.ASSIGNED.value, State.RECTIFYING.value)
@@ -155,6 +156,7 @@ def render(uow: UnitOfWork, item_id: int, active_event: str | None = None, activ
         preview=preview, light=_light(item, today, uow.settings.warning_days), overdue=overdue,
         today=today, source_labels=SOURCE_LABELS, severity_labels=SEVERITY_LABELS,
         category_labels=CATEGORY_LABELS,
+        supervision=supervision_card(s, actor, item.id),
     ), status
 
 

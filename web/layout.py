@@ -21,6 +21,7 @@ NAV = (
     ("ledger.index", _l("Ledger"), EVERYONE - {Role.ADMIN.value}),
     ("items.new", _l("Record a problem"),
      {Role.COUNTY_STAFF.value, Role.TOWNSHIP_STAFF.value, Role.SUPERVISOR.value}),
+    ("supervision.board", _l("Overdue board"), STAFF - {"township_staff"} | {"supervisor"}),
     ("admin.index", _l("Administration"), {Role.ADMIN.value}),
 )
 
