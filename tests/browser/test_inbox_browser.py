@@ -1,0 +1,112 @@
+"""The inbox and the jobs page in Chromium, on the demo data.
+
+The village secretary, on a phone, sees the reminder of the daily sweep as a
+badge in the header, opens the inbox and the item from there, and the badge
+goes away.  The admin sees the scheduled jobs and runs one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import select
+
+from ledger import reminders, services
+from ledger.actors import Actor
+from ledger.demo import DEMO_PASSWORD
+from ledger.models import Item, Notification, User
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def session(browser, base, username, viewport):
+    context = browser.new_context(viewport=viewport, locale="zh-CN")
+    page = context.new_page()
+    errors = []  # script errors and CSP violations
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text)
+            if m.type == "error" and "Failed to load resource" not in m.text else None)
+    page.goto(f"{base}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r".*/(\?.*)?$"))
+    return context, page, errors
+
+
+def actor(uow, username: str) -> Actor:
+    return Actor.of(uow.session.scalar(select(User).where(User.username == username)))
+
+
+def remind_sec111(sanhu) -> tuple[int, str]:
+    """A new item of sec111's village, swept one working day before its deadline.
+
+    Returns the item's id and number.  Other reminders the demo data gets on
+    that day are marked read first, so the badge counts this one reminder.
+    """
+    with sanhu.uow() as uow:
+        town, sec = actor(uow, "town11"), actor(uow, "sec111")
+        item = services.record_finding(uow, town, unit_id=sec.unit_id,
+                                       description="党员活动室“三会一课”记录不全")
+    with sanhu.uow() as uow:
+        services.assign(uow, item.id, town, responsible_user_id=sec.id, category="deadline",
+                        deadline="10w")
+    with sanhu.uow() as uow:
+        deadline = uow.session.get(Item, item.id).deadline
+        day = deadline - dt.timedelta(days=1)
+        while not uow.calendar.is_workday(day):
+            day -= dt.timedelta(days=1)
+        reminders.mark_read(uow, sec.id)
+        result = reminders.reminder_sweep(uow, today=day)
+        assert result.notifications["1"] >= 1
+        ours = uow.session.scalars(select(Notification.id).where(
+            Notification.user_id == sec.id, Notification.item_id == item.id)).all()
+        assert len(ours) == 1
+        others = uow.session.scalars(select(Notification.id).where(
+            Notification.user_id == sec.id, Notification.id != ours[0])).all()
+        reminders.mark_read(uow, sec.id, list(others))
+    return item.id, item.number
+
+
+def test_the_secretary_opens_the_reminder_from_the_inbox_on_a_phone(demo_sanhu, demo_server,
+                                                                      browser, screenshot):
+    item_id, number = remind_sec111(demo_sanhu)
+    ctx, phone, errors = session(browser, demo_server, "sec111", PHONE)
+    badge = phone.locator(".unread-badge")
+    assert badge.is_visible()  # in the header, without opening the menu
+    assert badge.inner_text().split()[0] == "1"
+    phone.locator("a.inbox-link").click()
+    phone.wait_for_url(re.compile(r".*/inbox/$"))
+    note = phone.locator(".notification.unread")
+    assert note.count() == 1
+    assert f"整改提醒：{number} 距整改时限还有 1 个工作日" in note.inner_text()
+    screenshot(phone, "inbox-phone")
+    note.get_by_role("link", name=re.compile(number)).click()
+    phone.wait_for_url(re.compile(rf".*/items/{item_id}$"))
+    assert phone.locator("#item-number").inner_text() == number
+    assert phone.locator(".unread-badge").count() == 0
+    phone.locator("a.inbox-link").click()
+    phone.wait_for_url(re.compile(r".*/inbox/$"))
+    assert phone.locator(".notification.unread").count() == 0
+    assert not errors, errors
+    ctx.close()
+
+
+def test_the_admin_sees_the_jobs_and_runs_one(demo_server, browser, screenshot):
+    ctx, page, errors = session(browser, demo_server, "admin", DESKTOP)
+    page.goto(f"{demo_server}/admin/")
+    page.get_by_role("link", name="定时任务").first.click()
+    page.wait_for_url(re.compile(r".*/admin/jobs$"))
+    rows = page.locator("tr.job")
+    assert rows.count() == 6
+    row = page.locator("#job-report_reminders")
+    assert "每天 09:00" in row.inner_text() and "从未执行" in row.inner_text()
+    row.get_by_role("button", name="立即执行").click()
+    page.wait_for_url(re.compile(r".*/admin/jobs$"))
+    assert "已执行成功" in page.get_by_role("alert").first.inner_text()
+    assert "成功" in page.locator("#job-report_reminders .job-last").inner_text()
+    screenshot(page, "admin-jobs")
+    assert not errors, errors
+    ctx.close()
