@@ -724,20 +724,10 @@ def _workday_cutoff(session: Session, today: dt.date, n: int) -> dt.date | None:
                           .where(CalendarDay.workday_seq <= today_seq - n))
 
 
-@dataclass(frozen=True)
-class BoardFilter:
-    """The board's filters; every field is optional."""
-
-    unit_id: int | None = None
-    min_days: int | None = None
-    min_workdays: int | None = None
-    min_rejections: int | None = None
-    repeat_only: bool = False
-    listed_only: bool = False
-
-
 @dataclass
 class BoardPage(Page):
+    """A page of the board, with the thresholds its suggestions used."""
+
     thresholds: Ladder = field(default_factory=Ladder)
 
 

@@ -228,7 +228,12 @@ def _field_errors(form: FlaskForm, exc: ValidationError) -> None:
 def refusal(exc: DomainError) -> str:
     """Why an act (or one item of it) was refused, in the user's language."""
     known = MESSAGES.get(exc.message)
-    return str(known) if known else explain(exc)
+    if known:
+        return str(known)
+    codes = list(getattr(exc, "fields", {}).values())
+    if len(codes) == 1 and codes[0] in FIELD_TEXT:
+        return str(FIELD_TEXT[codes[0]])
+    return explain(exc)
 
 
 # --- the board ----------------------------------------------------------------------
