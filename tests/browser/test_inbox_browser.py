@@ -94,7 +94,7 @@ def test_the_secretary_opens_the_reminder_from_the_inbox_on_a_phone(demo_sanhu, 
     ctx.close()
 
 
-def test_the_admin_sees_the_jobs_and_runs_one(demo_server, browser, screenshot):
+def test_the_admin_runs_a_job_and_changes_the_reminder_offsets(demo_server, browser, screenshot):
     ctx, page, errors = session(browser, demo_server, "admin", DESKTOP)
     page.goto(f"{demo_server}/admin/")
     page.get_by_role("link", name="定时任务").first.click()
@@ -108,5 +108,15 @@ def test_the_admin_sees_the_jobs_and_runs_one(demo_server, browser, screenshot):
     assert "已执行成功" in page.get_by_role("alert").first.inner_text()
     assert "成功" in page.locator("#job-report_reminders .job-last").inner_text()
     screenshot(page, "admin-jobs")
+    page.get_by_role("link", name="通知设置").click()
+    page.wait_for_url(re.compile(r".*/admin/notifications$"))
+    page.get_by_label("期限前提醒(工作日)").fill("3,1,0")
+    page.get_by_role("button", name="保存设置").click()
+    assert "通知设置已保存" in page.get_by_role("alert").first.inner_text()
+    assert page.get_by_label("期限前提醒(工作日)").input_value() == "3,1,0"
+    screenshot(page, "admin-notifications")
+    page.get_by_role("link", name="发送记录").click()
+    page.wait_for_url(re.compile(r".*/admin/deliveries$"))
+    screenshot(page, "admin-deliveries", full_page=False)
     assert not errors, errors
     ctx.close()
