@@ -34,3 +34,16 @@ def test_every_message_in_the_web_app_is_translated_into_chinese():
 def test_the_extraction_finds_the_strings_of_templates_and_code():
     found = extracted_messages()
     assert "Sign in" in found and "Username" in found
+
+
+def test_no_message_is_translated_differently_in_two_catalogs():
+    from babel.messages.pofile import read_po
+
+    seen: dict[str, dict[str, str]] = {}
+    for po in sorted((TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as f:
+            for message in read_po(f):
+                if message.id and message.string:
+                    seen.setdefault(message.id, {})[po.name] = message.string
+    clashes = {msgid: files for msgid, files in seen.items() if len(set(files.values())) > 1}
+    assert not clashes, f"one message, two translations (the first file would win): {clashes}"
