@@ -71,6 +71,7 @@ from ledger.models import (
     User,
 )
 from ledger.org import hash_password
+from ledger.search import PG_INDEX_STATISTICS, terms
 from ledger.settings import Settings
 from ledger.standards import current_catalog
 
@@ -278,7 +279,7 @@ ITEM_COLS = ("id", "number", "source", "cycle_id", "observation_id", "standard_i
              "deadline_provisional", "state", "submitted", "submitted_by_id", "rejection_count",
              "verifier_id", "verified_at", "closed_at", "resolution", "extension_count",
              "pending_extension", "supervision", "created_by_id", "created_at", "updated_at",
-             "version", "city_id", "county_id", "township_id", "village_id")
+             "version", "city_id", "county_id", "township_id", "village_id", "search_terms")
 EVENT_COLS = ("id", "item_id", "seq", "event", "from_status", "to_status", "actor_id",
               "actor_role", "at", "note", "changes")
 EVIDENCE_COLS = ("id", "item_id", "event_id", "sha256", "size", "mime", "kind",
@@ -472,6 +473,7 @@ class Generator:
             ("dismissed" if dismissed else "rectified") if state == "closed" else None,
             0, None, None, town_u, fmt.ts(created), fmt.ts(times[-1]), n,
             1, cid, tid, vid,
+            terms(number, description, sec_name if assigned else None, measures),
         ))
 
     def _evidence(self, item_id, event_id, user, at, out) -> None:
@@ -535,6 +537,8 @@ def _restore_ddl(conn, dialect: str, ddl: dict) -> None:
             declared[name].create(conn)
         else:
             conn.exec_driver_sql(sql)
+        if name == "ix_items_search":  # a statistics target is not part of pg_indexes' DDL
+            conn.exec_driver_sql(PG_INDEX_STATISTICS)
     for name, table, kind, definition in ddl["constraints"]:
         if kind == "f":
             conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
@@ -631,6 +635,10 @@ def build_database(db: str, url: str, villages: int, n_items: int, chunk: int,
         with app.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA synchronous=OFF")
             conn.exec_driver_sql("PRAGMA cache_size=-262144")
+            # the search index is rebuilt once after the load, not row by row
+            fts_trigger = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'items_fts_insert'").scalar()
+            conn.exec_driver_sql("DROP TRIGGER items_fts_insert")
             conn.commit()
             for items, events, evidence in gen.chunks(chunk):
                 conn.exec_driver_sql(sql["items"], items)
@@ -642,6 +650,11 @@ def build_database(db: str, url: str, villages: int, n_items: int, chunk: int,
                 if time.perf_counter() - last_log > 30:
                     last_log = time.perf_counter()
                     log(f"  {db}: {n_done:,} items loaded ({n_done / (last_log - t0):,.0f}/s)")
+            t_fts = time.perf_counter()
+            conn.exec_driver_sql("INSERT INTO items_fts(items_fts) VALUES ('rebuild')")
+            conn.exec_driver_sql(fts_trigger)
+            conn.commit()
+            timings["search index (FTS5 rebuild)"] = time.perf_counter() - t_fts
             conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
     else:
         raw = app.engine.raw_connection()

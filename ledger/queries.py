@@ -128,6 +128,7 @@ def scoped_items(session: Session, actor: Actor, flt: ItemFilter, today: dt.date
                  warning_days: int = 3) -> Select:
     """The filtered, scoped ``SELECT`` of item ids (no ordering, no columns chosen yet)."""
     q = select(Item.id).where(actor.scope_clause(Item))
+    scope_level = actor.unit_level
     if flt.status:
         q = q.where(_status_clause(flt.status))
     if flt.unit_id is not None:
@@ -135,6 +136,7 @@ def scoped_items(session: Session, actor: Actor, flt: ItemFilter, today: dt.date
         if unit is None or not actor.sees(unit):
             raise NotFound("no such unit")
         q = q.where(getattr(Item, f"{unit.level}_id") == unit.id)
+        scope_level = unit.level
     for column, value in ((Item.cycle_id, flt.cycle_id), (Item.standard_id, flt.standard_id),
                           (Item.category_number, flt.standard_category),
                           (Item.category, flt.category),
@@ -152,29 +154,38 @@ def scoped_items(session: Session, actor: Actor, flt: ItemFilter, today: dt.date
     if flt.light:
         q = q.where(_light_expr(session, today, warning_days) == flt.light)
     if flt.text and flt.text.strip():
-        q = q.where(_text_clause(session, flt.text.strip()))
+        q = q.where(_text_clause(session, flt.text.strip(),
+                                 narrow=scope_level in NARROW_LEVELS))
     return q
 
 
-def _text_clause(session: Session, needle: str):
+#: scopes small enough (a township's or village's items) that reading them beats the
+#: search index, which on SQLite would first list every match in the whole city
+NARROW_LEVELS = frozenset({"township", "village"})
+
+
+def _text_clause(session: Session, needle: str, narrow: bool = False):
     """Items whose number, problem, measures or responsible person contain ``needle``.
 
     Through the search index (``ledger.search``: FTS5 on SQLite, GIN on
-    PostgreSQL) when the needle has tokens; a plain scan with ``LIKE`` otherwise.
+    PostgreSQL) when the needle has tokens and the scope is large; a scan of the
+    scope's rows with ``LIKE`` otherwise (SQLite cannot weigh the FTS table
+    against the scope index; PostgreSQL's planner can, so it always gets both).
     """
-    found = search.phrase(needle)
-    if found is None:
-        return or_(*(column.icontains(needle, autoescape=True) for column in (
-            Item.number, Item.description, Item.measures, Item.responsible_person)))
-    needle_tokens, prefix = found
-    if session.get_bind().dialect.name == "sqlite":
-        return Item.id.in_(
-            text("SELECT rowid FROM items_fts WHERE items_fts MATCH :fts")
-            .bindparams(fts=search.fts5_query(needle_tokens, prefix)))
-    return func.to_tsvector(literal_column("'simple'::regconfig"),
-                            func.coalesce(Item.search_terms, "")).op("@@")(
-        func.to_tsquery(literal_column("'simple'::regconfig"),
-                        search.tsquery(needle_tokens, prefix)))
+    like = or_(*(column.icontains(needle, autoescape=True) for column in (
+        Item.number, Item.description, Item.measures, Item.responsible_person)))
+    q = search.query(needle)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if q is None or (narrow and sqlite):
+        return like
+    if sqlite:
+        indexed = Item.id.in_(text("SELECT rowid FROM items_fts WHERE items_fts MATCH :fts")
+                              .bindparams(fts=search.fts5_match(q)))
+    else:
+        indexed = func.to_tsvector(literal_column("'simple'::regconfig"),
+                                   func.coalesce(Item.search_terms, "")).op("@@")(
+            func.to_tsquery(literal_column("'simple'::regconfig"), search.tsquery(q)))
+    return and_(indexed, like) if q.confirm else indexed
 
 
 def _row_select(session: Session, ids_subquery, today: dt.date, warning_days: int) -> Select:

@@ -9,19 +9,23 @@ from sqlalchemy import select, text
 from ledger import services as svc
 from ledger.models import Item, ItemEvent
 from ledger.queries import ItemFilter, _text_clause, list_items, scoped_items
-from ledger.search import phrase, terms, tokens
+from ledger.search import Query, query, terms, tokens
 
 
-def test_tokens_are_chinese_bigrams_and_ascii_words():
-    assert tokens("2026Q4-V111-003 三会一课") == ["2026q4", "v111", "003", "三会", "会一", "一课"]
+def test_tokens_are_chinese_pieces_of_two_to_four_characters_and_ascii_words():
+    assert tokens("2026Q4-V111-003 三会一课") == [
+        "2026q4", "v111", "003", "三会", "会一", "一课", "三会一", "会一课", "三会一课"]
     assert tokens("墙") == ["墙"]
     assert terms("漏雨", None, "张三") == "漏雨 张三"
 
 
-def test_a_needle_the_index_cannot_answer_falls_back():
-    assert phrase("墙") is None and phrase("——") is None
-    assert phrase("三会一课") == (["三会", "会一", "一课"], False)
-    assert phrase("2026q4-13") == (["2026q4", "13"], True)
+def test_short_needles_are_one_token_and_others_are_confirmed_by_like():
+    assert query("墙") is None and query("——") is None  # LIKE only
+    assert query("三会一课") == Query(("三会一课",))
+    assert query("V111") == Query(("v111",))
+    assert query("制度未上墙") == Query(("制度未上", "度未上墙"), confirm=True)
+    assert query("2026q4-13") == Query(("2026q4", "13"), confirm=True)
+    assert query("三会一课2次") == Query(("三会一课", "2"), confirm=True)
 
 
 @pytest.fixture
@@ -56,12 +60,15 @@ def test_words_phrases_numbers_measures_and_people_are_found(ledger_world):
     city = world["city"]
     assert search(app, city, "漏雨") == {n["roof"].number}
     assert search(app, city, "三会一课") == {n["meetings"].number}
-    assert search(app, city, "会一课三") == set()  # every bigram occurs, the phrase does not
+    assert search(app, city, "会一课三") == set()  # every piece occurs, the phrase does not
+    assert search(app, city, "会议室屋顶漏雨") == {n["roof"].number}  # a long phrase
+    assert search(app, city, "室屋顶漏雨墙") == set()
+    assert search(app, city, "漏雨，墙体") == {n["roof"].number}  # confirmed by LIKE
     assert search(app, city, "收缴凭证") == {n["fees"].number}  # from the measures
     assert search(app, city, "sec_V112") == {n["fees"].number}  # the responsible person
     assert search(app, city, n["roof"].number) == {n["roof"].number}
-    assert search(app, city, n["roof"].number[:6]) == {n[k].number for k in n}  # "2026-V"…
     assert search(app, city, n["roof"].number[:9]) == {n["roof"].number, n["meetings"].number}
+    assert search(app, city, "V11") == set()  # codes are whole words
     assert search(app, city, "党") == {n["meetings"].number, n["fees"].number}  # LIKE
 
 
@@ -85,6 +92,7 @@ def test_the_search_uses_the_index(ledger_world):
         if uow.session.get_bind().dialect.name == "postgresql":
             # three rows: the planner rightly prefers the scope index; ask about the text alone
             q = select(Item.id).where(_text_clause(uow.session, "三会一课"))
+
         compiled = q.compile(uow.session.get_bind(), compile_kwargs={"literal_binds": True})
         conn = uow.session.connection()
         if conn.dialect.name == "sqlite":

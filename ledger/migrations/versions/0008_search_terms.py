@@ -11,7 +11,7 @@ leave it alone cost nothing extra.  Existing items get their terms here.
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.search import terms
+from ledger.search import PG_INDEX_STATISTICS, terms
 
 revision = "0008"
 down_revision = "0007"
@@ -63,6 +63,7 @@ def upgrade() -> None:
     else:
         _backfill(conn)
         op.execute(PG_INDEX)
+        op.execute(PG_INDEX_STATISTICS)
 
 
 def downgrade() -> None:
