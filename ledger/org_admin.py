@@ -20,6 +20,7 @@ from ledger.calendar import import_schedule, years_covered
 from ledger.errors import NotFound, PermissionDenied, ValidationError
 from ledger.models import ACTIVE_STATES, LEVEL_ORDER, Item, Level, Role, Unit, User
 from ledger.org import ROLE_LEVELS, add_unit, add_user, hash_password, unit_in_scope
+from ledger.services import settle_deadlines
 from ledger.uow import UnitOfWork
 
 #: the shortest password an admin may set
@@ -435,4 +436,5 @@ def import_calendar(uow: UnitOfWork, actor: Actor, text: str, source: str) -> li
         raise PermissionDenied("only an administrator of the city may change the calendar")
     years = import_schedule(uow.session, text, source=source[:64])
     uow.commit()
+    settle_deadlines(uow, actor, years)
     return years

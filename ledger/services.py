@@ -549,6 +549,51 @@ def dismiss(uow: UnitOfWork, item_id: int, actor: Actor, *, reason: str,
                        inputs={"reason": reason}, apply=apply, note=f"[{kind}] {reason}")
 
 
+# --- calendar -----------------------------------------------------------------
+
+
+def settle_deadlines(uow: UnitOfWork, actor: Actor, years: Iterable[int]) -> int:
+    """After the official schedule of ``years`` arrived: settle the provisional deadlines.
+
+    An open item whose deadline was computed on the Monday–Friday fallback keeps
+    its date when that is a working day, and moves to the next working day when
+    the official schedule made it a holiday.  Either way the deadline is no
+    longer provisional, and the item's history says so (event ``settle_deadline``).
+    Returns how many items were settled; items outside ``actor``'s scope are left.
+    """
+    years = sorted(set(years))
+    if not years:
+        return 0
+    calendar = uow.calendar
+    ids = uow.session.scalars(
+        select(Item.id).where(
+            Item.deadline_provisional.is_(True), Item.state.in_((State.ASSIGNED.value,
+                                                                 State.RECTIFYING.value)),
+            Item.deadline >= dt.date(years[0], 1, 1), Item.deadline <= dt.date(years[-1], 12, 31),
+            actor.scope_clause(Item))).all()
+    now, settled = uow.now(), 0
+    for item_id in ids:
+        item = _load_item(uow, item_id, actor)
+        if item.deadline.year not in years:
+            continue
+        day = item.deadline
+        while not calendar.is_workday(day):
+            day += dt.timedelta(days=1)
+        changes = {"deadline": day, "deadline_provisional": False}
+        old_version, item.deadline, item.version = item.version, day, item.version + 1
+        moved = uow.session.connection().execute(_UPDATE_ITEM, {
+            **changes, "updated_at": now, "version": item.version, "b_id": item.id,
+            "b_version": old_version})
+        if moved.rowcount != 1:
+            continue  # changed meanwhile: it keeps its flag; the admin page still counts it
+        _history(uow, item, actor, "settle_deadline", item.status,
+                 f"official holiday schedule {', '.join(map(str, years))}",
+                 {k: _jsonable(v) for k, v in changes.items()})
+        settled += 1
+    uow.commit()
+    return settled
+
+
 # --- bulk ---------------------------------------------------------------------
 
 

@@ -119,10 +119,21 @@ def calendar() -> None:
 
 @calendar.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def calendar_import(file: Path) -> None:
-    """Import an official schedule: CSV rows date,kind[,name] (kind holiday or workday)."""
+@click.option("--as", "username", default="admin", show_default=True,
+              help="the user the settled deadlines' history names")
+def calendar_import(file: Path, username: str) -> None:
+    """Import an official schedule: CSV rows date,kind[,name] (kind holiday or workday).
+
+    Provisional deadlines in the imported years are then settled (see
+    ``ledger.services.settle_deadlines``), each with a history entry by ``--as``.
+    """
+    from sqlalchemy import select
+
     from ledger.calendar import import_schedule
     from ledger.errors import ValidationError
+    from ledger.models import User
+    from ledger.org import actor_for
+    from ledger.services import settle_deadlines
 
     app = _app()
     with app.uow() as uow:
@@ -136,6 +147,13 @@ def calendar_import(file: Path) -> None:
             sys.exit(1)
         uow.commit()
     click.echo("official now: " + ", ".join(map(str, years)))
+    with app.uow() as uow:
+        user_id = uow.session.scalar(select(User.id).where(User.username == username))
+        if user_id is None:
+            click.echo(f"no user {username!r}: provisional deadlines left as they are", err=True)
+            return
+        settled = settle_deadlines(uow, actor_for(uow.session, user_id), years)
+    click.echo(f"provisional deadlines settled: {settled}")
 
 
 @calendar.command("add-workdays")

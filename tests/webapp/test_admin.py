@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from web_fixtures import csrf_token, sign_in
 
 from ledger import services as svc
-from ledger.models import CalendarYear, Item, Unit, User
+from ledger.models import CalendarYear, Item, ItemEvent, Unit, User
 from ledger.org import add_user
 
 NEW_PASSWORD = "a-new-pass-2026"
@@ -468,3 +468,26 @@ def test_the_admin_pages_work_the_same_on_both_databases(any_admin, any_sanhu, a
     response = post(any_admin, "/admin/calendar", {"rows": "2032-01-01,holiday,元旦"})
     assert response.status_code == 302
     assert "2032 · 官方" in text(any_admin.get("/admin/calendar"))
+
+
+def test_importing_a_year_settles_its_provisional_deadlines_with_a_history_entry(
+        admin, sanhu, world):
+    ids = []
+    for day in (dt.date(2027, 1, 1), dt.date(2027, 1, 5)):
+        with sanhu.uow() as uow:
+            item = svc.record_finding(uow, world["town_T11"], unit_id=world.units["V111"].id,
+                                      description="村务公开栏未更新")
+            uow.session.execute(update(Item).where(Item.id == item.id).values(
+                state="assigned", deadline=day, deadline_provisional=True))
+            uow.commit()
+        ids.append(item.id)
+    response = post(admin, "/admin/calendar", {"rows": "2027-01-01,holiday,元旦"})
+    assert response.status_code == 302
+    with sanhu.uow() as uow:
+        holiday, workday = (uow.session.get(Item, i) for i in ids)
+        assert (holiday.deadline, holiday.deadline_provisional) == (dt.date(2027, 1, 4), False)
+        assert (workday.deadline, workday.deadline_provisional) == (dt.date(2027, 1, 5), False)
+        events = uow.session.scalars(select(ItemEvent.event).where(ItemEvent.item_id == ids[0])
+                                     .order_by(ItemEvent.seq)).all()
+    assert events[-1] == "settle_deadline"
+    assert "个未办结问题的期限为暂定" not in text(admin.get("/admin/calendar"))
