@@ -88,6 +88,7 @@ ACTIONS: dict[str, ActionRule] = {r.action: r for r in (
     ActionRule("listing", frozenset({SUPERVISOR}), "listing", NOT_CLOSED),
     ActionRule("request_lift", frozenset({SUPERVISOR}), "lift_requested"),
     ActionRule("approve_lift", frozenset({SUPERVISOR, *STAFF_ABOVE}), "listing_lifted"),
+    ActionRule("deny_lift", frozenset({SUPERVISOR, *STAFF_ABOVE}), "lift_denied"),
     ActionRule("notice", frozenset({SUPERVISOR}), "notice"),
 )}
 #: the acts started from the board on selected items
@@ -584,6 +585,28 @@ def approve_lift(uow: UnitOfWork, record_id: int, actor: Actor, *,
 
     return _change_record(uow, record, items, actor, rule,
                           "摘牌" + (f":{texts['note']}" if texts["note"] else ""), mark)
+
+
+def deny_lift(uow: UnitOfWork, record_id: int, actor: Actor, *, reason: str) -> ActResult:
+    """驳回摘牌: keep the listing; the request is refused with a reason (never by the requester)."""
+    rule = _require_role(actor, "deny_lift")
+    texts = _text({"reason": reason}, ("reason",), {"reason": 2000})
+    record, items = _record_for_change(uow, record_id, actor, "listing", rule)
+    if record.status != "lift_requested":
+        raise InvalidTransition("lifting has not been requested", event=rule.action,
+                                status=record.status)
+    if (record.details or {}).get("lift_requested_by") == actor.id:
+        raise PermissionDenied("nobody may decide their own request to lift a listing",
+                               event=rule.action)
+    record.details = {**(record.details or {}), "lift_denied_by": actor.id,
+                      "lift_denied_at": uow.now().isoformat(timespec="seconds"),
+                      "lift_denied_reason": texts["reason"]}
+    record.status = "active"
+
+    def mark(marks: dict) -> None:
+        marks.pop("lift_requested", None)
+
+    return _change_record(uow, record, items, actor, rule, f"驳回摘牌:{texts['reason']}", mark)
 
 
 # --- 通报 -----------------------------------------------------------------------------

@@ -181,7 +181,8 @@ EVENT_LABELS = {
     "inquiry": _l("Written inquiry (函询)"), "inquiry_reply": _l("Inquiry answered (函询回复)"),
     "listing": _l("Listed for supervision (挂牌督办)"),
     "lift_requested": _l("Lifting requested (申请摘牌)"),
-    "listing_lifted": _l("Listing lifted (摘牌)"), "notice": _l("Named in a notice (通报)"),
+    "listing_lifted": _l("Listing lifted (摘牌)"), "lift_denied": _l("Lifting denied (驳回摘牌)"),
+    "notice": _l("Named in a notice (通报)"),
 }
 
 

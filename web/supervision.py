@@ -141,6 +141,12 @@ class LiftApproveForm(FlaskForm):
     note = _opt(TextAreaField, _l("Note"), 2000)
 
 
+class LiftDenyForm(FlaskForm):
+    """驳回摘牌."""
+
+    reason = _req(TextAreaField, _l("Why the listing stays"), 2000)
+
+
 ACT_FORMS: dict[str, type[FlaskForm]] = {"urge": UrgeForm, "interview": InterviewForm,
                                          "inquiry": InquiryForm, "listing": ListingForm,
                                          "notice": NoticeForm}
@@ -344,6 +350,7 @@ def _record_forms(record, actor) -> dict[str, FlaskForm]:
     if (record.kind == "listing" and record.status == "lift_requested"
             and sup.may(actor, "approve_lift") and details.get("lift_requested_by") != actor.id):
         forms["lift_approve"] = LiftApproveForm(formdata=None)
+        forms["lift_deny"] = LiftDenyForm(formdata=None)
     return forms
 
 
@@ -383,9 +390,13 @@ RECORD_CHANGES: dict[str, tuple[type[FlaskForm], str, Callable]] = {
     "lift_approve": (LiftApproveForm, "approve_lift",
                      lambda uow, rid, actor, f: sup.approve_lift(uow, rid, actor,
                                                                  note=f.note.data)),
+    "lift_deny": (LiftDenyForm, "deny_lift",
+                  lambda uow, rid, actor, f: sup.deny_lift(uow, rid, actor,
+                                                           reason=f.reason.data)),
 }
 DONE = {"reply": _l("The reply is recorded."), "lift_request": _l("Lifting is requested."),
-        "lift_approve": _l("The listing is lifted.")}
+        "lift_approve": _l("The listing is lifted."),
+        "lift_deny": _l("The request is denied; the listing stays.")}
 
 
 @bp.route("/records/<int:record_id>/<change>", methods=["POST"])

@@ -210,6 +210,27 @@ def test_lifting_a_listing_needs_someone_else_to_approve(sanhu, world, signed_in
     assert events(sanhu, items["a"])[-3:] == ["listing", "lift_requested", "listing_lifted"]
 
 
+def test_a_lift_request_can_be_denied_and_the_listing_stays(sanhu, world, signed_in, items):
+    sup_k1, county = signed_in("sup_K1"), signed_in("county_K1")
+    post_act(sup_k1, "listing", [items["a"]], {"reason": "逾期严重", "term_until":
+                                              (dt.date.today() + dt.timedelta(30)).isoformat()})
+    with sanhu.uow() as uow:
+        record_id = uow.session.scalar(select(SupervisionRecord.id))
+    url = f"/board/records/{record_id}"
+    sup_k1.post(f"{url}/lift_request", data={"csrf_token": csrf_token(sup_k1, url),
+                                             "reason": "已整改"})
+    assert "lift-deny-form" not in sup_k1.get(url).get_data(as_text=True)  # not their own
+    token = csrf_token(county, url)
+    refused = county.post(f"{url}/lift_deny", data={"csrf_token": token, "reason": ""})
+    assert refused.status_code == 400 and "lift-deny-form" in refused.get_data(as_text=True)
+    assert county.post(f"{url}/lift_deny", data={"csrf_token": token,
+                                                 "reason": "整改未到位"}).status_code == 302
+    with sanhu.uow() as uow:
+        assert uow.session.get(SupervisionRecord, record_id).status == "active"
+    assert events(sanhu, items["a"])[-3:] == ["listing", "lift_requested", "lift_denied"]
+    assert "lift-request-form" in sup_k1.get(url).get_data(as_text=True)  # may ask again
+
+
 def test_a_notice_is_issued_and_printable(sanhu, world, signed_in, items):
     client = signed_in("sup_city")
     response = post_act(client, "notice", [items["a"], items["b"]],
