@@ -71,7 +71,7 @@ from ledger.models import (
     User,
 )
 from ledger.org import hash_password
-from ledger.search import PG_INDEX_STATISTICS, terms
+from ledger.search import terms
 from ledger.settings import Settings
 from ledger.standards import current_catalog
 
@@ -537,8 +537,6 @@ def _restore_ddl(conn, dialect: str, ddl: dict) -> None:
             declared[name].create(conn)
         else:
             conn.exec_driver_sql(sql)
-        if name == "ix_items_search":  # a statistics target is not part of pg_indexes' DDL
-            conn.exec_driver_sql(PG_INDEX_STATISTICS)
     for name, table, kind, definition in ddl["constraints"]:
         if kind == "f":
             conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')

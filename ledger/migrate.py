@@ -20,8 +20,9 @@ from ledger.standards import ensure_catalog
 
 #: schema objects the models do not declare, which autogenerate must leave alone:
 #: APScheduler's job store, and the search index (FTS5 table and its shadow tables on
-#: SQLite, an expression GIN index on PostgreSQL; see migration 0008)
+#: SQLite, a stored tsvector column and its GIN index on PostgreSQL; see migration 0008)
 NOT_IN_MODELS = {
+    "column": {"search_vector"},
     "table": {"apscheduler_jobs", "items_fts", "items_fts_data", "items_fts_idx",
               "items_fts_docsize", "items_fts_config"},
     "index": {"ix_items_search"},

@@ -55,6 +55,14 @@ SORTS = {
 }
 #: counting stops here; pages show "10000+" beyond it
 COUNT_CAP = 10_000
+#: the cap when a text search narrows the list: a common word matches a tenth of a
+#: province, and counting even 10,000 of its rows costs more than the page itself
+TEXT_COUNT_CAP = 1_000
+
+
+def count_cap(flt: ItemFilter | None) -> int:
+    """How far totals of this filter are counted ("1000+" for a text search)."""
+    return TEXT_COUNT_CAP if flt is not None and flt.text and flt.text.strip() else COUNT_CAP
 
 
 def open_predicate(session: Session, negate: bool = False):
@@ -159,8 +167,8 @@ def scoped_items(session: Session, actor: Actor, flt: ItemFilter, today: dt.date
     return q
 
 
-#: scopes small enough (a township's or village's items) that reading them beats the
-#: search index, which on SQLite would first list every match in the whole city
+#: scopes small enough (a township's or village's items, about a thousand) that reading
+#: them beats the search index, which would first list every match in the whole city
 NARROW_LEVELS = frozenset({"township", "village"})
 
 
@@ -168,22 +176,23 @@ def _text_clause(session: Session, needle: str, narrow: bool = False):
     """Items whose number, problem, measures or responsible person contain ``needle``.
 
     Through the search index (``ledger.search``: FTS5 on SQLite, GIN on
-    PostgreSQL) when the needle has tokens and the scope is large; a scan of the
-    scope's rows with ``LIKE`` otherwise (SQLite cannot weigh the FTS table
-    against the scope index; PostgreSQL's planner can, so it always gets both).
+    PostgreSQL) when the needle has tokens and the scope is a county or more; a
+    scan of the scope's rows with ``LIKE`` otherwise (measured at province scale:
+    with the index a township search of a common word first collects the matches
+    of the whole city).
     """
     like = or_(*(column.icontains(needle, autoescape=True) for column in (
         Item.number, Item.description, Item.measures, Item.responsible_person)))
     q = search.query(needle)
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    if q is None or (narrow and sqlite):
+    if q is None or narrow:
         return like
+    sqlite = session.get_bind().dialect.name == "sqlite"
     if sqlite:
         indexed = Item.id.in_(text("SELECT rowid FROM items_fts WHERE items_fts MATCH :fts")
                               .bindparams(fts=search.fts5_match(q)))
     else:
-        indexed = func.to_tsvector(literal_column("'simple'::regconfig"),
-                                   func.coalesce(Item.search_terms, "")).op("@@")(
+        # the stored tsvector (migration 0008; PostgreSQL only, so not in the models)
+        indexed = literal_column("items.search_vector").op("@@")(
             func.to_tsquery(literal_column("'simple'::regconfig"), search.tsquery(q)))
     return and_(indexed, like) if q.confirm else indexed
 
@@ -219,9 +228,9 @@ def _as_dict(row) -> dict:
     return d
 
 
-def _capped_count(session: Session, base: Select) -> int:
-    """Count up to ``COUNT_CAP + 1`` rows: exact for pages people page through."""
-    return session.scalar(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery()))
+def _capped_count(session: Session, base: Select, cap: int = COUNT_CAP) -> int:
+    """Count up to ``cap + 1`` rows: exact for pages people page through."""
+    return session.scalar(select(func.count()).select_from(base.limit(cap + 1).subquery()))
 
 
 def list_items(session: Session, actor: Actor, flt: ItemFilter | None = None, *,
@@ -240,10 +249,11 @@ def list_items(session: Session, actor: Actor, flt: ItemFilter | None = None, *,
         _row_select(session, select(ids_sub.c.id), today, warning_days)
         .order_by(*SORTS[sort])
     ).all()
-    total = _capped_count(session, base)
+    cap = count_cap(flt)
+    total = _capped_count(session, base, cap)
     counts = count_by_status(session, actor, flt, today) if with_counts else {}
-    return Page([_as_dict(r) for r in rows], min(total, COUNT_CAP), total > COUNT_CAP, page,
-                per_page, counts, cap=COUNT_CAP)
+    return Page([_as_dict(r) for r in rows], min(total, cap), total > cap, page,
+                per_page, counts, cap=cap)
 
 
 def overdue_items(session: Session, actor: Actor, *, today: dt.date, page: int = 1,
@@ -259,12 +269,14 @@ def count_by_status(session: Session, actor: Actor, flt: ItemFilter | None,
     """How many items of the (filtered) scope are in each status, each capped.
 
     One small indexed count per status (``(level_id, state, submitted)``), each
-    stopping at ``COUNT_CAP + 1``: a value above ``COUNT_CAP`` reads "10000+".
+    stopping at ``count_cap(flt) + 1``: a value above the cap reads "10000+" (or
+    "1000+" with a text search).
     A single ``GROUP BY`` would read every index entry of a city (2 million).
     """
     flt = flt or ItemFilter()
     base = scoped_items(session, actor, ItemFilter(**{**flt.__dict__, "status": None}), today)
-    return {status: _capped_count(session, base.where(_status_clause(status)))
+    cap = count_cap(flt)
+    return {status: _capped_count(session, base.where(_status_clause(status)), cap)
             for status in STATUSES}
 
 

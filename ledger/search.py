@@ -11,8 +11,8 @@ after a page, a rare one comes straight from the index.  A longer needle asks fo
 all its four-character pieces and is confirmed with ``LIKE`` on the few rows
 that hold them all; so is a needle of several parts ("2026Q4-1301…-003").
 SQLite indexes the column with FTS5 (an external-content table kept by
-triggers), PostgreSQL with a GIN index on
-``to_tsvector('simple', search_terms)`` (migration 0008).
+triggers), PostgreSQL with a GIN index on a stored generated column
+``search_vector = to_tsvector('simple', search_terms)`` (migration 0008).
 
 A needle of one Chinese character has no token and falls back to ``LIKE``.
 Letters and digits are whole words: a village code or "2026Q4" is found, a
@@ -29,10 +29,10 @@ _RUNS = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|([0-9a-z]+)")
 #: the longest Chinese piece stored as one token
 LONGEST = 4
 
-#: PostgreSQL estimates how many items hold a token from the GIN index's statistics;
+#: PostgreSQL estimates how many items hold a token from the column's statistics;
 #: rare tokens (a village code) are only told apart from common ones with a long list
-#: of most common tokens, so the index gets the largest statistics target
-PG_INDEX_STATISTICS = "ALTER INDEX ix_items_search ALTER COLUMN 1 SET STATISTICS 10000"
+#: of most common tokens, so ``search_vector`` gets the largest statistics target
+PG_STATISTICS = "ALTER TABLE items ALTER COLUMN search_vector SET STATISTICS 10000"
 
 
 def _grams(run: str, n: int) -> list[str]:
