@@ -52,7 +52,16 @@ def upgrade(sanhu: Sanhu, revision: str = "head") -> None:
 
 
 def analyze(sanhu: Sanhu) -> None:
-    """Refresh the planner's statistics (SQLite never gathers them by itself)."""
+    """Refresh the planner's statistics (SQLite never gathers them by itself).
+
+    On PostgreSQL also VACUUM: a migration that rewrote a table (0008 does) leaves
+    its visibility map empty, and index-only scans of the overdue board would read
+    the heap until autovacuum comes by.  On a vacuumed table this is quick.
+    """
+    if sanhu.engine.dialect.name == "postgresql":
+        with sanhu.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+        return
     with sanhu.engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE")
         conn.commit()
