@@ -253,8 +253,8 @@ def test_the_page_has_no_inline_script_or_style_and_works_on_a_phone(ledger, sig
     html = signed_in("county_K1").get("/ledger/").get_data(as_text=True)
     assert "style=" not in html
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
-    assert "js/ledger.js" in html and "d-none d-md-table-cell" in html
-    script = signed_in("county_K1").get("/static/js/ledger.js")
+    assert "js/lists.js" in html and "d-none d-md-table-cell" in html
+    script = signed_in("county_K1").get("/static/js/lists.js")
     assert script.status_code == 200
     script.close()
 

@@ -1,6 +1,6 @@
-/* The ledger list: choosing a unit or a sort order applies it at once, empty
-   filters stay out of the address, and the header checkbox selects every row of
-   the page.  The page works without this script. */
+/* Filtered lists (the ledger, the overdue board): choosing a unit or a sort
+   order applies it at once, empty filters stay out of the address, and the
+   header checkbox selects every row of the page.  The pages work without it. */
 (function () {
   "use strict";
   var filters = document.getElementById("filters");
