@@ -9,6 +9,7 @@ indexes ``ix_items_open_*`` are, so both SQLite and PostgreSQL use them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
@@ -243,17 +244,33 @@ def list_items(session: Session, actor: Actor, flt: ItemFilter | None = None, *,
     per_page = max(1, min(per_page, 500))
     page = max(1, page)
     base = scoped_items(session, actor, flt, today, warning_days)
-    ids = base.order_by(*SORTS[sort]).limit(per_page).offset((page - 1) * per_page)
-    ids_sub = ids.subquery()
-    rows = session.execute(
-        _row_select(session, select(ids_sub.c.id), today, warning_days)
-        .order_by(*SORTS[sort])
-    ).all()
     cap = count_cap(flt)
-    total = _capped_count(session, base, cap)
+    rows, total = page_rows(session, base, SORTS[sort], today=today, warning_days=warning_days,
+                            page=page, per_page=per_page, cap=cap)
     counts = count_by_status(session, actor, flt, today) if with_counts else {}
-    return Page([_as_dict(r) for r in rows], min(total, cap), total > cap, page,
-                per_page, counts, cap=cap)
+    return Page(rows, min(total, cap), total > cap, page, per_page, counts, cap=cap)
+
+
+def item_rows(session: Session, ids, today: dt.date, warning_days: int = 3) -> list[dict]:
+    """Display rows of the items ``ids`` (a list or a SELECT of ids; no scope check here):
+    status, unit name, deadline, traffic light, days and working days overdue."""
+    return [_as_dict(r) for r in session.execute(_row_select(session, ids, today,
+                                                             warning_days))]
+
+
+def page_rows(session: Session, base: Select, order: Sequence, *, today: dt.date,
+              warning_days: int, page: int = 1, per_page: int = 50, cap: int = COUNT_CAP,
+              columns: Sequence = (), ids_from: Select | None = None) -> tuple[list[dict], int]:
+    """One page of ``base`` (a SELECT of item ids) in ``order``: the display rows with
+    their overdue figures (plus ``columns``), and the total counted up to ``cap + 1``.
+
+    ``ids_from`` is ``base`` with the joins the order needs, when it needs any.
+    """
+    ids = ((ids_from if ids_from is not None else base).order_by(*order)
+           .limit(per_page).offset((page - 1) * per_page).subquery())
+    rows = session.execute(_row_select(session, select(ids.c.id), today, warning_days)
+                           .add_columns(*columns).order_by(*order)).all()
+    return [_as_dict(r) for r in rows], _capped_count(session, base, cap)
 
 
 def overdue_items(session: Session, actor: Actor, *, today: dt.date, page: int = 1,
@@ -384,10 +401,6 @@ def home_items(session: Session, actor: Actor, flt: ItemFilter | None = None, *,
         base = base.where(Item.rejection_count > 0)
     if own_unit:
         base = base.where(Item.unit_id == actor.unit_id)
-    ids = base.order_by(*SORTS[sort]).limit(max(1, per_page)).subquery()
-    rows = session.execute(
-        _row_select(session, select(ids.c.id), today, warning_days).order_by(*SORTS[sort])
-    ).all()
-    total = _capped_count(session, base)
-    return Page([_as_dict(r) for r in rows], min(total, COUNT_CAP), total > COUNT_CAP, 1,
-                per_page, cap=COUNT_CAP)
+    rows, total = page_rows(session, base, SORTS[sort], today=today,
+                            warning_days=warning_days, per_page=max(1, per_page))
+    return Page(rows, min(total, COUNT_CAP), total > COUNT_CAP, 1, per_page, cap=COUNT_CAP)

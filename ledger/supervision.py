@@ -55,7 +55,7 @@ from ledger.models import (
     User,
     status_of,
 )
-from ledger.queries import COUNT_CAP, ItemFilter, Page, _as_dict, _row_select, scoped_items
+from ledger.queries import COUNT_CAP, ItemFilter, Page, item_rows, page_rows, scoped_items
 from ledger.reminders import notify_settings, queue_deliveries
 from ledger.services import BulkResult, ItemResult, _history, _next_number
 from ledger.uow import UnitOfWork
@@ -664,8 +664,8 @@ def issue_notice(uow: UnitOfWork, item_ids: Iterable[int], actor: Actor, *, titl
 
 def _overdue_on(uow: UnitOfWork, today: dt.date):
     def late(ids: list[int]) -> dict[int, tuple[int | None, int | None]]:
-        rows = uow.session.execute(_row_select(uow.session, ids, today, 0)).all()
-        return {r.id: (r.days_overdue, r.workdays_overdue) for r in rows}
+        rows = item_rows(uow.session, ids, today, 0)
+        return {r["id"]: (r["days_overdue"], r["workdays_overdue"]) for r in rows}
     return late
 
 
@@ -794,16 +794,12 @@ def board(session: Session, actor: Actor, today: dt.date, *, unit_id: int | None
         "rejections": (Item.rejection_count.desc(), Item.deadline.asc(), Item.id.asc()),
         "unit": (Unit.code.asc(), Item.deadline.asc(), Item.id.asc()),
     }[sort]
-    ids_q = base.join(Unit, Unit.id == Item.unit_id) if sort == "unit" else base
-    ids = ids_q.order_by(*order).limit(per_page).offset((page - 1) * per_page).subquery()
-    rows = [_as_dict(r) for r in session.execute(
-        _row_select(session, select(ids.c.id), today, warning_days)
-        .add_columns(Item.supervision, Item.county_id, Item.township_id, Item.village_id,
-                     Unit.code.label("unit_code"))
-        .order_by(*order))]
+    rows, total = page_rows(
+        session, base, order, today=today, warning_days=warning_days, page=page,
+        per_page=per_page, columns=(Item.supervision, Item.county_id, Item.township_id,
+                                    Item.village_id, Unit.code.label("unit_code")),
+        ids_from=base.join(Unit, Unit.id == Item.unit_id) if sort == "unit" else None)
     _enrich(session, rows, thresholds)
-    total = session.scalar(select(func.count()).select_from(base.limit(COUNT_CAP + 1)
-                                                             .subquery()))
     return BoardPage(rows, min(total, COUNT_CAP), total > COUNT_CAP, page, per_page,
                      cap=COUNT_CAP, thresholds=thresholds)
 

@@ -7,8 +7,6 @@ allows now, and (after a refusal) the user's own form with what they typed.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,8 +15,8 @@ from wtforms.fields.choices import SelectChoice
 
 from ledger import services as svc
 from ledger.actors import Actor
-from ledger.models import Cycle, Evidence, ItemEvent, Standard, State, Unit, User
-from ledger.queries import get_item, responsible_candidates
+from ledger.models import Cycle, Evidence, ItemEvent, Standard, Unit, User
+from ledger.queries import get_item, item_rows, responsible_candidates
 from ledger.uow import UnitOfWork
 from ledger.workflow import ITEM_LEVELS
 from web.item_forms import (
@@ -31,7 +29,6 @@ from web.item_forms import (
 from web.supervision import item_card as supervision_card
 from web.uploads import KeptFile
 
-OPEN = (State.ASSIGNED.value, State.RECTIFYING.value)
 ROLE_LABELS = {
     "city_staff": _l("City staff"), "county_staff": _l("County staff"),
     "township_staff": _l("Township staff"), "village_secretary": _l("Village secretary"),
@@ -99,16 +96,6 @@ def _latest_catalog(uow: UnitOfWork):
                               .limit(1))
 
 
-def _light(item, today: dt.date, warning_days: int) -> str | None:
-    if item.state not in OPEN or item.submitted or item.deadline is None:
-        return None
-    if item.deadline < today:
-        return "red"
-    if item.deadline <= today + dt.timedelta(days=warning_days):
-        return "yellow"
-    return "green"
-
-
 def render(uow: UnitOfWork, item_id: int, active_event: str | None = None, active_form=None, *,
            kept: list[KeptFile] = (), message: str | None = None, status: int = 200,
            conflict: bool = False, preview: dict | None = None):
@@ -142,10 +129,10 @@ def render(uow: UnitOfWork, item_id: int, active_event: str | None = None, activ
     by_event: dict[int | None, list[Evidence]] = {}
     for ev in evidence:
         by_event.setdefault(ev.event_id, []).append(ev)
-    overdue = None
-    if _light(item, today, uow.settings.warning_days) == "red":
-        overdue = {"days": (today - item.deadline).days,
-                   "workdays": uow.calendar.workdays_between(item.deadline, today)}
+    # the traffic light and days overdue as every list computes them (one row, in SQL)
+    (row,) = item_rows(s, [item.id], today, uow.settings.warning_days)
+    overdue = ({"days": row["days_overdue"], "workdays": row["workdays_overdue"]}
+               if row["overdue"] else None)
     return render_template(
         "items/view.html", item=item, status=item.status, units=units,
         standard=s.get(Standard, item.standard_id) if item.standard_id else None,
@@ -153,7 +140,7 @@ def render(uow: UnitOfWork, item_id: int, active_event: str | None = None, activ
         history=history, evidence=evidence, evidence_by_event=by_event, people=people,
         forms=forms, labels=EVENT_LABELS, role_labels=ROLE_LABELS, active_event=active_event,
         stale_form=stale_form, kept=list(kept), message=message, conflict=conflict,
-        preview=preview, light=_light(item, today, uow.settings.warning_days), overdue=overdue,
+        preview=preview, light=row["light"], overdue=overdue,
         today=today, source_labels=SOURCE_LABELS, severity_labels=SEVERITY_LABELS,
         category_labels=CATEGORY_LABELS,
         supervision=supervision_card(s, actor, item.id),
