@@ -105,3 +105,31 @@ def demo_server(demo_sanhu):
     """The application on the demo data, served on a free local port."""
     with serving(demo_sanhu) as url:
         yield url
+
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def demo_session(browser, base: str, username: str, viewport: dict = DESKTOP):
+    """A new browser context signed in as a demo user: (context, page, errors).
+
+    ``errors`` collects script errors and CSP violations (a refused form's 4xx
+    answer is expected, so failed resource loads are not counted).
+    """
+    import re
+
+    from ledger.demo import DEMO_PASSWORD
+
+    context = browser.new_context(viewport=viewport, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text)
+            if m.type == "error" and "Failed to load resource" not in m.text else None)
+    page.goto(f"{base}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r".*/(\?.*)?$"))
+    return context, page, errors

@@ -8,27 +8,10 @@ from __future__ import annotations
 
 import re
 
+from browser_fixtures import demo_session
 from sqlalchemy import select
 
-from ledger.demo import DEMO_PASSWORD
 from ledger.models import Item, ItemEvent, Notice
-
-DESKTOP = {"width": 1280, "height": 900}
-
-
-def sign_in(browser, base, username):
-    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
-    page = context.new_page()
-    errors: list[str] = []  # script errors and CSP violations
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda m: errors.append(m.text)
-            if m.type == "error" and "Failed to load resource" not in m.text else None)
-    page.goto(f"{base}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r".*/(\?.*)?$"))
-    return context, page, errors
 
 
 def rows(page):
@@ -37,7 +20,7 @@ def rows(page):
 
 def test_the_supervisor_filters_the_board_interviews_and_issues_a_notice(
         demo_sanhu, demo_server, browser, screenshot):
-    context, page, errors = sign_in(browser, demo_server, "supervisor")
+    context, page, errors = demo_session(browser, demo_server, "supervisor")
 
     # the board: every overdue item of the city, most overdue first, with suggestions
     page.get_by_role("link", name="逾期督办", exact=True).click()

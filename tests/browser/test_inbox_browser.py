@@ -10,30 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from browser_fixtures import DESKTOP, PHONE, demo_session
 from sqlalchemy import select
 
 from ledger import reminders, services
 from ledger.actors import Actor
-from ledger.demo import DEMO_PASSWORD
 from ledger.models import Item, Notification, User
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-
-def session(browser, base, username, viewport):
-    context = browser.new_context(viewport=viewport, locale="zh-CN")
-    page = context.new_page()
-    errors = []  # script errors and CSP violations
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda m: errors.append(m.text)
-            if m.type == "error" and "Failed to load resource" not in m.text else None)
-    page.goto(f"{base}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r".*/(\?.*)?$"))
-    return context, page, errors
 
 
 def actor(uow, username: str) -> Actor:
@@ -73,7 +55,7 @@ def remind_sec111(sanhu) -> tuple[int, str]:
 def test_the_secretary_opens_the_reminder_from_the_inbox_on_a_phone(demo_sanhu, demo_server,
                                                                       browser, screenshot):
     item_id, number = remind_sec111(demo_sanhu)
-    ctx, phone, errors = session(browser, demo_server, "sec111", PHONE)
+    ctx, phone, errors = demo_session(browser, demo_server, "sec111", PHONE)
     badge = phone.locator(".unread-badge")
     assert badge.is_visible()  # in the header, without opening the menu
     assert badge.inner_text().split()[0] == "1"
@@ -95,7 +77,7 @@ def test_the_secretary_opens_the_reminder_from_the_inbox_on_a_phone(demo_sanhu, 
 
 
 def test_the_admin_runs_a_job_and_changes_the_reminder_offsets(demo_server, browser, screenshot):
-    ctx, page, errors = session(browser, demo_server, "admin", DESKTOP)
+    ctx, page, errors = demo_session(browser, demo_server, "admin", DESKTOP)
     page.goto(f"{demo_server}/admin/")
     page.get_by_role("link", name="定时任务").first.click()
     page.wait_for_url(re.compile(r".*/admin/jobs$"))

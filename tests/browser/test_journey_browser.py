@@ -10,29 +10,11 @@ from __future__ import annotations
 
 import re
 
+from browser_fixtures import DESKTOP, PHONE, demo_session
 from samples import make_png
 from sqlalchemy import select
 
-from ledger.demo import DEMO_PASSWORD
 from ledger.models import Item, ItemEvent, User
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-
-def session(browser, base, username, viewport):
-    context = browser.new_context(viewport=viewport, locale="zh-CN")
-    page = context.new_page()
-    errors = []  # script errors and CSP violations (a refused form's 400 is expected)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda m: errors.append(m.text)
-            if m.type == "error" and "Failed to load resource" not in m.text else None)
-    page.goto(f"{base}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r".*/(\?.*)?$"))
-    return context, page, errors
 
 
 def open_action(page, event: str, label: str):
@@ -59,7 +41,7 @@ def test_the_daily_journey_in_the_browser(demo_sanhu, demo_server, browser, scre
     second.write_bytes(make_png(9))
 
     # 1. the township records the finding and assigns it, in working days
-    town_ctx, town, town_errors = session(browser, demo_server, "town11", DESKTOP)
+    town_ctx, town, town_errors = demo_session(browser, demo_server, "town11", DESKTOP)
     screenshot(town, "home-township-staff")
     town.get_by_role("link", name="登记问题").click()
     unit_label = f"\u3000{village.name} ({village.code})"
@@ -80,7 +62,7 @@ def test_the_daily_journey_in_the_browser(demo_sanhu, demo_server, browser, scre
     number = town.locator("#item-number").inner_text()
 
     # 2. the village secretary, on a phone, accepts, reports progress and submits
-    sec_ctx, phone, phone_errors = session(browser, demo_server, "sec111", PHONE)
+    sec_ctx, phone, phone_errors = demo_session(browser, demo_server, "sec111", PHONE)
     screenshot(phone, "home-secretary-phone")
     phone.goto(item_url)
     form = open_action(phone, "accept", "签收")
@@ -126,7 +108,7 @@ def test_the_daily_journey_in_the_browser(demo_sanhu, demo_server, browser, scre
     assert status_text(town) == "已验收"
 
     # 6. the county closes it (销号)
-    county_ctx, county, county_errors = session(browser, demo_server, "county1", DESKTOP)
+    county_ctx, county, county_errors = demo_session(browser, demo_server, "county1", DESKTOP)
     county.goto(item_url)
     form = open_action(county, "close", "销号")
     form.get_by_role("button", name="销号").click()
