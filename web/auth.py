@@ -33,14 +33,10 @@ from ledger.actors import Actor
 from ledger.errors import ValidationError as DomainValidationError
 from ledger.models import Unit, User
 from web.extensions import login_manager, sanhu
+from web.labels import ROLE_LABELS
 
 bp = Blueprint("auth", __name__)
 
-ROLE_LABELS = {
-    "city_staff": _l("City staff"), "county_staff": _l("County staff"),
-    "township_staff": _l("Township staff"), "village_secretary": _l("Village secretary"),
-    "supervisor": _l("Supervisor"), "admin": _l("Administrator"),
-}
 
 
 class WebUser(UserMixin):

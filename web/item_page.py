@@ -26,14 +26,10 @@ from web.item_forms import (
     SEVERITY_LABELS,
     SOURCE_LABELS,
 )
+from web.labels import ROLE_LABELS
 from web.supervision import item_card as supervision_card
 from web.uploads import KeptFile
 
-ROLE_LABELS = {
-    "city_staff": _l("City staff"), "county_staff": _l("County staff"),
-    "township_staff": _l("Township staff"), "village_secretary": _l("Village secretary"),
-    "supervisor": _l("Supervisor"), "admin": _l("Administrator"),
-}
 #: how many units a picker lists before asking for a narrower scope
 UNIT_PICKER_LIMIT = 3000
 

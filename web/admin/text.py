@@ -14,15 +14,8 @@ from flask_babel import lazy_gettext as _l
 from ledger.errors import DomainError, ValidationError
 from ledger.org_admin import MIN_PASSWORD
 from ledger.org_import import RowError
+from web.labels import ROLE_LABELS  # noqa: F401  (re-exported)
 
-ROLE_LABELS = {
-    "city_staff": _l("City organisation department"),
-    "county_staff": _l("County organisation department"),
-    "township_staff": _l("Township party committee"),
-    "village_secretary": _l("Village party secretary"),
-    "supervisor": _l("Supervisor"),
-    "admin": _l("System administrator"),
-}
 LEVEL_LABELS = {
     "city": _l("City"),
     "county": _l("County"),
