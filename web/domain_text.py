@@ -43,6 +43,20 @@ MESSAGES = {
     "findings are recorded against a unit below your own":
         _l("Problems are recorded against a unit below your own."),
     "the observation is not of this unit": _l("The observation is not of this unit."),
+    # ledger.supervision
+    "the item is already listed for supervision":
+        _l("The item is already listed for supervision."),
+    "the inquiry has already been answered": _l("The inquiry has already been answered."),
+    "the listing is not active": _l("The listing is not active."),
+    "lifting has not been requested": _l("Lifting has not been requested."),
+    "nobody may approve their own request to lift a listing":
+        _l("Nobody may approve their own request to lift a listing."),
+    "nobody may decide their own request to lift a listing":
+        _l("Nobody may approve their own request to lift a listing."),
+    "the record covers items outside your area":
+        _l("The record covers items outside your area."),
+    "not possible in the item's current state":
+        _l("This is not possible in the item's current state."),
 }
 
 #: the short codes services put in ``ValidationError.fields``
@@ -59,6 +73,12 @@ FIELD_MESSAGES = {
     "not later": _l("The new date must be later than the current deadline."),
     "wrong unit": _l("The observation is not of this unit."),
     "not a township or village": _l("Problems are recorded against a township or a village."),
+    # ledger.supervision
+    "too long": _l("This text is too long."),
+    "not in future": _l("Choose a date after today."),
+    "in the future": _l("The date lies in the future."),
+    "invalid datetime": _l("Enter a date and time like 2026-12-31 09:30."),
+    "too many": _l("Select at most 200 items at once."),
 }
 
 
@@ -73,6 +93,14 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     if isinstance(exc, EvidenceRejected):
         return {name: explain(exc) for name in exc.fields}
     return {name: field_message(code) for name, code in exc.fields.items()}
+
+
+def apply_field_errors(form, exc: ValidationError) -> None:
+    """Put the messages of ``exc`` beside the form's fields (uploads: the ``files`` field)."""
+    for name, message in field_errors(exc).items():
+        target = getattr(form, "files" if name in ("file", "evidence") else name, None)
+        if target is not None and hasattr(target, "errors"):
+            target.errors = [*list(target.errors), message]
 
 
 def explain(exc: DomainError) -> str:

@@ -18,7 +18,7 @@ from ledger.calendar import DeadlineSpec
 from ledger.errors import Conflict, DomainError, EvidenceRejected, NotFound, ValidationError
 from ledger.queries import default_responsible, evidence_for_download
 from web import item_page
-from web.domain_text import explain, field_errors
+from web.domain_text import apply_field_errors, explain
 from web.extensions import sanhu
 from web.item_forms import EVENT_FORMS, EVENT_LABELS, RecordForm
 from web.uploads import as_uploads, keep, kept_from_request
@@ -34,18 +34,11 @@ def view(item_id: int):
         return item_page.render(uow, item_id)
 
 
-def _apply_field_errors(form, exc: ValidationError) -> None:
-    for name, message in field_errors(exc).items():
-        target = getattr(form, "files" if name in ("file", "evidence") else name, None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = [*list(target.errors), message]
-
-
 def _refused(uow, form, exc: DomainError) -> int:
     """Undo the attempt, put field messages beside the fields; the HTTP status to answer."""
     uow.rollback()
     if isinstance(exc, ValidationError):
-        _apply_field_errors(form, exc)
+        apply_field_errors(form, exc)
         return 400
     if isinstance(exc, Conflict):
         return 409
@@ -111,7 +104,7 @@ def _preview(uow, form) -> dict | None:
     try:
         result = svc.preview_deadline(uow, DeadlineSpec.parse(raw.strip()))
     except ValidationError as exc:
-        _apply_field_errors(form, exc)
+        apply_field_errors(form, exc)
         return None
     return {"date": result.date, "provisional": result.provisional}
 

@@ -25,7 +25,7 @@ from ledger import supervision as sup
 from ledger.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from ledger.models import Item, Unit
 from ledger.queries import unit_children, unit_path
-from web.domain_text import explain, field_message
+from web.domain_text import apply_field_errors, explain
 from web.extensions import sanhu
 from web.listing import list_url
 
@@ -46,25 +46,6 @@ SORT_LABELS = {"days_overdue": _l("Most days overdue"),
 RECORD_STATUS = {"open": _l("awaiting reply"), "replied": _l("answered"),
                  "active": _l("listed"), "lift_requested": _l("lifting requested"),
                  "lifted": _l("lifted")}
-#: the field codes of ledger.supervision, beside the fields
-FIELD_TEXT = {"too long": _l("This text is too long."),
-              "not in future": _l("Choose a date after today."),
-              "in the future": _l("The date lies in the future."),
-              "invalid datetime": _l("Enter a date and time like 2026-12-31 09:30."),
-              "too many": _l("Select at most 200 items at once.")}
-MESSAGES = {
-    "the item is already listed for supervision":
-        _l("The item is already listed for supervision."),
-    "the inquiry has already been answered": _l("The inquiry has already been answered."),
-    "the listing is not active": _l("The listing is not active."),
-    "lifting has not been requested": _l("Lifting has not been requested."),
-    "nobody may approve their own request to lift a listing":
-        _l("Nobody may approve their own request to lift a listing."),
-    "the record covers items outside your area":
-        _l("The record covers items outside your area."),
-    "not possible in the item's current state":
-        _l("This is not possible in the item's current state."),
-}
 
 
 # --- forms --------------------------------------------------------------------------
@@ -223,25 +204,6 @@ def _numbers(uow, actor, ids: list[int]) -> dict[int, str]:
         select(Item.id, Item.number).where(Item.id.in_(ids), actor.scope_clause(Item))).all())
 
 
-def _field_errors(form: FlaskForm, exc: ValidationError) -> None:
-    for name, code in exc.fields.items():
-        target = getattr(form, name, None)
-        text = str(FIELD_TEXT[code]) if code in FIELD_TEXT else field_message(code)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = [*list(target.errors), text]
-
-
-def refusal(exc: DomainError) -> str:
-    """Why an act (or one item of it) was refused, in the user's language."""
-    known = MESSAGES.get(exc.message)
-    if known:
-        return str(known)
-    codes = list(getattr(exc, "fields", {}).values())
-    if len(codes) == 1 and codes[0] in FIELD_TEXT:
-        return str(FIELD_TEXT[codes[0]])
-    return explain(exc)
-
-
 # --- the board ----------------------------------------------------------------------
 
 
@@ -324,14 +286,14 @@ def act(action: str):
             raise
         except ValidationError as exc:
             uow.rollback()
-            _field_errors(form, exc)
-            return _render_act(action, form, ids, refusal(exc), 400)
+            apply_field_errors(form, exc)
+            return _render_act(action, form, ids, explain(exc), 400)
         except DomainError as exc:
             uow.rollback()
-            return _render_act(action, form, ids, refusal(exc), 409)
+            return _render_act(action, form, ids, explain(exc), 409)
         numbers = _numbers(uow, actor, ids)
     rows = [{"id": r.item_id, "number": numbers.get(r.item_id), "ok": r.ok,
-             "message": None if r.ok else refusal(r.error)} for r in result.items]
+             "message": None if r.ok else explain(r.error)} for r in result.items]
     return render_template("supervision/results.html", rows=rows, action=action, result=result,
                            ok=len(result.done), action_labels=ACTION_LABELS)
 
@@ -421,14 +383,14 @@ def change_record(record_id: int, change: str):
             raise
         except ValidationError as exc:
             uow.rollback()
-            _field_errors(form, exc)
-            return _render_record(record_id, change, form, refusal(exc), 400)
+            apply_field_errors(form, exc)
+            return _render_record(record_id, change, form, explain(exc), 400)
         except PermissionDenied as exc:
             uow.rollback()
-            return _render_record(record_id, change, form, refusal(exc), 403)
+            return _render_record(record_id, change, form, explain(exc), 403)
         except DomainError as exc:
             uow.rollback()
-            return _render_record(record_id, change, form, refusal(exc), 409)
+            return _render_record(record_id, change, form, explain(exc), 409)
     flash(str(DONE[change]), "success")
     return redirect(url_for("supervision.record", record_id=record_id))
 
