@@ -64,20 +64,24 @@ WEBHOOK_KINDS = ("wecom", "dingtalk")
 
 @dataclass(frozen=True)
 class NotifySettings:
-    """Reminder points and channels: ``app_settings`` over the environment's defaults."""
+    """Reminder points and channels: ``app_settings`` over the environment's values.
 
-    reminder_offsets: tuple[int, ...] = (5, 1, 0)
-    overdue_every: int = 3
-    board_threshold_days: int = 10
-    email_enabled: bool = False
-    smtp_host: str = ""
-    smtp_port: int = 25
-    smtp_user: str = ""
-    smtp_password: str = ""
-    smtp_from: str = "sanhu@localhost"
-    smtp_tls: str = "none"
-    webhook_enabled: bool = False
-    webhook_url: str = ""
+    The defaults are the ``Settings`` (see ``_defaults``); only the webhook's
+    kind has none there.
+    """
+
+    reminder_offsets: tuple[int, ...]
+    overdue_every: int
+    board_threshold_days: int
+    email_enabled: bool
+    smtp_host: str
+    smtp_port: int
+    smtp_user: str
+    smtp_password: str
+    smtp_from: str
+    smtp_tls: str
+    webhook_enabled: bool
+    webhook_url: str
     webhook_kind: str = "wecom"
 
     def public(self) -> dict:
