@@ -107,6 +107,18 @@ def demo_server(demo_sanhu):
         yield url
 
 
+def submit(page, button, **options) -> None:
+    """Click a button that submits a form and wait until the answer has loaded.
+
+    A read right after a submitting click may still see the old page (a CI run
+    once read the status before the page had navigated); every submitting click
+    in the browser tests goes through here or is followed by a waiting
+    ``expect(...)`` assertion.
+    """
+    with page.expect_navigation(**options):
+        button.click()
+
+
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -130,6 +142,6 @@ def demo_session(browser, base: str, username: str, viewport: dict = DESKTOP):
     page.goto(f"{base}/login")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    submit(page, page.get_by_role("button", name="登录"))
     page.wait_for_url(re.compile(r".*/(\?.*)?$"))
     return context, page, errors

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-from browser_fixtures import demo_session
+from browser_fixtures import demo_session, submit
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from ledger.models import Item, ItemEvent, Notice
@@ -25,9 +26,9 @@ def test_the_supervisor_filters_the_board_interviews_and_issues_a_notice(
     # the board: every overdue item of the city, most overdue first, with suggestions
     page.get_by_role("link", name="逾期督办", exact=True).click()
     page.wait_for_url(re.compile(r".*/board/.*"))
-    assert page.get_by_role("heading", name="逾期督办").is_visible()
-    assert rows(page).count() == 11
-    assert "逾期问题 11 项" in page.locator(".total").inner_text()
+    expect(page.get_by_role("heading", name="逾期督办")).to_be_visible()
+    expect(rows(page)).to_have_count(11)
+    expect(page.locator(".total")).to_contain_text("逾期问题 11 项")
     assert page.locator(".suggestion").count() >= 11  # each is due at least a 催办
 
     # filter: one county (applied at once), then at least one working day overdue
@@ -37,7 +38,7 @@ def test_the_supervisor_filters_the_board_interviews_and_issues_a_notice(
     assert 0 < in_county < 11
     assert page.locator(".unit-path").inner_text().endswith("东山县")
     page.get_by_label("逾期工作日不少于").fill("1")
-    page.get_by_role("button", name="筛选").click()
+    submit(page, page.get_by_role("button", name="筛选"))
     page.wait_for_url(re.compile(r".*min_workdays=1.*"))
     assert "min_days=" not in page.url  # empty filters stay out of the address
     assert page.get_by_label("逾期工作日不少于").input_value() == "1"
@@ -50,7 +51,7 @@ def test_the_supervisor_filters_the_board_interviews_and_issues_a_notice(
 
     # 约谈 on the first item
     rows(page).nth(0).locator("input[name=ids]").check()
-    page.get_by_role("button", name="约谈").click()
+    submit(page, page.get_by_role("button", name="约谈"))
     page.wait_for_url(re.compile(r".*/board/act\?.*action=interview.*"))
     assert first in page.locator(".act-items").inner_text()
     page.get_by_label("时间").fill("2026-11-20T09:30")
@@ -62,35 +63,36 @@ def test_the_supervisor_filters_the_board_interviews_and_issues_a_notice(
     page.get_by_label("约谈纪要").fill("指出问题,明确整改要求和时限。")
     page.get_by_label("约谈结果").fill("表态两周内整改到位")
     page.get_by_label("整改跟进时限").fill("2026-12-31")
-    page.get_by_role("button", name="约谈").click()
-    assert page.locator(".act-summary").inner_text().startswith("共 1 条,已完成 1 条")
-    page.get_by_role("link", name="查看记录").click()
+    submit(page, page.get_by_role("button", name="约谈"))
+    expect(page.locator(".act-summary")).to_have_text(re.compile(r"^\s*共 1 条,已完成 1 条"))
+    submit(page, page.get_by_role("link", name="查看记录"))
+    expect(page.locator(".record-details")).to_contain_text("王建国")
     details = page.locator(".record-details").inner_text()
     assert "王建国" in details and "县委组织部第一会议室" in details and "2026-12-31" in details
     page.locator(".act-items a").first.click()
     page.wait_for_url(re.compile(r".*/items/\d+$"))
-    assert "约谈" in page.locator("#history").inner_text()
-    assert "约谈" in page.locator("#supervision").inner_text()
+    expect(page.locator("#history")).to_contain_text("约谈")
+    expect(page.locator("#supervision")).to_contain_text("约谈")
 
     # 通报 for two items, then the printable notice
-    page.get_by_role("link", name="逾期督办", exact=True).click()
+    submit(page, page.get_by_role("link", name="逾期督办", exact=True))
     page.get_by_role("combobox", name="单位").select_option(label="东山县")
     page.wait_for_url(re.compile(r".*unit=\d+.*"))
     for number in (first, second):
         page.locator(f'tr[data-number="{number}"] input[name=ids]').check()
-    page.get_by_role("button", name="通报").click()
+    submit(page, page.get_by_role("button", name="通报"))
     page.wait_for_url(re.compile(r".*/board/act\?.*action=notice.*"))
     page.get_by_label("标题").fill("关于东山县逾期未整改问题的通报")
     page.get_by_label("通报正文").fill("以下问题逾期未整改,予以通报,请相关单位立即整改。")
-    page.get_by_role("button", name="通报").click()
-    assert page.locator(".act-summary").inner_text().startswith("共 2 条,已完成 2 条")
+    submit(page, page.get_by_role("button", name="通报"))
+    expect(page.locator(".act-summary")).to_have_text(re.compile(r"^\s*共 2 条,已完成 2 条"))
     page.locator("#open-notice").click()
     page.wait_for_url(re.compile(r".*/board/notices/\d+$"))
     with demo_sanhu.uow() as uow:
         notice = uow.session.scalars(select(Notice)).one()
         year, quarter = uow.today().year, (uow.today().month - 1) // 3 + 1
-    assert page.locator("#notice-number").inner_text() == f"{year}年第{quarter}季度第1号"
-    assert page.locator("#notice-title").inner_text() == "关于东山县逾期未整改问题的通报"
+    expect(page.locator("#notice-number")).to_have_text(f"{year}年第{quarter}季度第1号")
+    expect(page.locator("#notice-title")).to_have_text("关于东山县逾期未整改问题的通报")
     listed = page.locator(".notice-items").inner_text()
     assert first in listed and second in listed
     assert page.locator(".notice-row").count() == 2

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from browser_fixtures import DESKTOP, PHONE, demo_session
+from browser_fixtures import DESKTOP, PHONE, demo_session, submit
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from ledger import reminders, services
@@ -57,21 +58,21 @@ def test_the_secretary_opens_the_reminder_from_the_inbox_on_a_phone(demo_sanhu, 
     item_id, number = remind_sec111(demo_sanhu)
     ctx, phone, errors = demo_session(browser, demo_server, "sec111", PHONE)
     badge = phone.locator(".unread-badge")
-    assert badge.is_visible()  # in the header, without opening the menu
-    assert badge.inner_text().split()[0] == "1"
+    expect(badge).to_be_visible()  # in the header, without opening the menu
+    expect(badge).to_have_text(re.compile(r"^\s*1\b"))
     phone.locator("a.inbox-link").click()
     phone.wait_for_url(re.compile(r".*/inbox/$"))
     note = phone.locator(".notification.unread")
-    assert note.count() == 1
-    assert f"整改提醒：{number} 距整改时限还有 1 个工作日" in note.inner_text()
+    expect(note).to_have_count(1)
+    expect(note).to_contain_text(f"整改提醒：{number} 距整改时限还有 1 个工作日")
     screenshot(phone, "inbox-phone")
     note.get_by_role("link", name=re.compile(number)).click()
     phone.wait_for_url(re.compile(rf".*/items/{item_id}$"))
-    assert phone.locator("#item-number").inner_text() == number
-    assert phone.locator(".unread-badge").count() == 0
+    expect(phone.locator("#item-number")).to_have_text(number)
+    expect(phone.locator(".unread-badge")).to_have_count(0)
     phone.locator("a.inbox-link").click()
     phone.wait_for_url(re.compile(r".*/inbox/$"))
-    assert phone.locator(".notification.unread").count() == 0
+    expect(phone.locator(".notification.unread")).to_have_count(0)
     assert not errors, errors
     ctx.close()
 
@@ -82,20 +83,21 @@ def test_the_admin_runs_a_job_and_changes_the_reminder_offsets(demo_server, brow
     page.get_by_role("link", name="定时任务").first.click()
     page.wait_for_url(re.compile(r".*/admin/jobs$"))
     rows = page.locator("tr.job")
-    assert rows.count() == 6
+    expect(rows).to_have_count(6)
     row = page.locator("#job-report_reminders")
-    assert "每天 09:00" in row.inner_text() and "从未执行" in row.inner_text()
-    row.get_by_role("button", name="立即执行").click()
+    expect(row).to_contain_text("每天 09:00")
+    expect(row).to_contain_text("从未执行")
+    submit(page, row.get_by_role("button", name="立即执行"))
     page.wait_for_url(re.compile(r".*/admin/jobs$"))
-    assert "已执行成功" in page.get_by_role("alert").first.inner_text()
-    assert "成功" in page.locator("#job-report_reminders .job-last").inner_text()
+    expect(page.get_by_role("alert").first).to_contain_text("已执行成功")
+    expect(page.locator("#job-report_reminders .job-last")).to_contain_text("成功")
     screenshot(page, "admin-jobs")
     page.get_by_role("link", name="通知设置").click()
     page.wait_for_url(re.compile(r".*/admin/notifications$"))
     page.get_by_label("期限前提醒(工作日)").fill("3,1,0")
-    page.get_by_role("button", name="保存设置").click()
-    assert "通知设置已保存" in page.get_by_role("alert").first.inner_text()
-    assert page.get_by_label("期限前提醒(工作日)").input_value() == "3,1,0"
+    submit(page, page.get_by_role("button", name="保存设置"))
+    expect(page.get_by_role("alert").first).to_contain_text("通知设置已保存")
+    expect(page.get_by_label("期限前提醒(工作日)")).to_have_value("3,1,0")
     screenshot(page, "admin-notifications")
     page.get_by_role("link", name="发送记录").click()
     page.wait_for_url(re.compile(r".*/admin/deliveries$"))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from browser_fixtures import DESKTOP, PHONE, demo_session
+from browser_fixtures import DESKTOP, PHONE, demo_session, submit
+from playwright.sync_api import expect
 from samples import make_png
 from sqlalchemy import select
 
@@ -26,8 +27,9 @@ def open_action(page, event: str, label: str):
     return box
 
 
-def status_text(page) -> str:
-    return page.locator("#item-status").inner_text()
+def expect_status(page, status: str) -> None:
+    """Wait until the item page shows ``status`` (the page may still be loading)."""
+    expect(page.locator("#item-status")).to_have_text(status)
 
 
 def test_the_daily_journey_in_the_browser(demo_sanhu, demo_server, browser, screenshot,
@@ -51,13 +53,13 @@ def test_the_daily_journey_in_the_browser(demo_sanhu, demo_server, browser, scre
     town.get_by_label("整改类别").select_option(label="限期整改")
     town.get_by_label("整改时限").fill("5w")
     town.get_by_role("button", name="计算日期").click()
-    assert "整改时限：" in town.locator(".deadline-hint").inner_text()
+    expect(town.locator(".deadline-hint")).to_contain_text("整改时限：")
     assert town.get_by_label("问题描述").input_value().startswith("党员活动室")
     screenshot(town, "record-finding")
-    town.get_by_role("button", name="登记", exact=True).click()
+    submit(town, town.get_by_role("button", name="登记", exact=True))
     town.wait_for_url(re.compile(r".*/items/\d+$"))
     item_id = int(town.url.rsplit("/", 1)[1])
-    assert status_text(town) == "已交办"
+    expect_status(town, "已交办")
     item_url = town.url
     number = town.locator("#item-number").inner_text()
 
@@ -67,52 +69,52 @@ def test_the_daily_journey_in_the_browser(demo_sanhu, demo_server, browser, scre
     phone.goto(item_url)
     form = open_action(phone, "accept", "签收")
     form.get_by_label("整改措施").fill("制作制度牌并上墙，支部书记负责")
-    form.get_by_role("button", name="签收").click()
-    assert "已完成" in phone.get_by_role("alert").first.inner_text()
-    assert status_text(phone) == "整改中"
+    submit(phone, form.get_by_role("button", name="签收"))
+    expect(phone.get_by_role("alert").first).to_contain_text("已完成")
+    expect_status(phone, "整改中")
     form = open_action(phone, "report_progress", "报告进展")
     form.get_by_label("进展情况").fill("制度牌已订制")
-    form.get_by_role("button", name="报告进展").click()
+    submit(phone, form.get_by_role("button", name="报告进展"))
     form = open_action(phone, "submit", "申请销号")
     form.get_by_label("整改完成情况").fill("制度牌已上墙")
     form.locator("input[type=file][multiple]").set_input_files(str(photo))
-    form.get_by_role("button", name="申请销号").click()
-    assert status_text(phone) == "整改中·待验收"
-    assert phone.locator("#evidence img").count() == 1
+    submit(phone, form.get_by_role("button", name="申请销号"))
+    expect_status(phone, "整改中·待验收")
+    expect(phone.locator("#evidence img")).to_have_count(1)
     screenshot(phone, "item-secretary-phone")
 
     # 3. the township sends it back with a reason
     town.goto(item_url)
     form = open_action(town, "reject", "退回")
-    form.get_by_role("button", name="退回").click()  # no reason: refused, nothing changes
-    assert "此项为必填项" in town.locator("#form-reject").inner_text()
+    submit(town, form.get_by_role("button", name="退回"))  # no reason: refused, nothing changes
+    expect(town.locator("#form-reject")).to_contain_text("此项为必填项")
     form = open_action(town, "reject", "退回")
     form.get_by_label("退回理由").fill("缺少支部委员签字")
-    form.get_by_role("button", name="退回").click()
-    assert status_text(town) == "整改中"
+    submit(town, form.get_by_role("button", name="退回"))
+    expect_status(town, "整改中")
 
     # 4. the secretary resubmits with the signed page
     phone.goto(item_url)
     form = open_action(phone, "submit", "申请销号")
     form.get_by_label("整改完成情况").fill("已补签字")
     form.locator("input[type=file][multiple]").set_input_files(str(second))
-    form.get_by_role("button", name="申请销号").click()
-    assert status_text(phone) == "整改中·待验收"
+    submit(phone, form.get_by_role("button", name="申请销号"))
+    expect_status(phone, "整改中·待验收")
 
     # 5. the township verifies
     town.goto(item_url)
     form = open_action(town, "verify", "验收通过")
     form.get_by_label("验收方式").select_option(label="实地查看")
     form.get_by_label("验收意见").fill("现场查看，制度已上墙")
-    form.get_by_role("button", name="验收通过").click()
-    assert status_text(town) == "已验收"
+    submit(town, form.get_by_role("button", name="验收通过"))
+    expect_status(town, "已验收")
 
     # 6. the county closes it (销号)
     county_ctx, county, county_errors = demo_session(browser, demo_server, "county1", DESKTOP)
     county.goto(item_url)
     form = open_action(county, "close", "销号")
-    form.get_by_role("button", name="销号").click()
-    assert status_text(county) == "已销号"
+    submit(county, form.get_by_role("button", name="销号"))
+    expect_status(county, "已销号")
     history = county.locator("#history").inner_text()
     for step in ("登记", "交办", "签收", "报告进展", "申请销号", "退回", "缺少支部委员签字",
                  "验收通过", "销号"):
@@ -120,7 +122,7 @@ def test_the_daily_journey_in_the_browser(demo_sanhu, demo_server, browser, scre
     screenshot(county, "item-closed-history")
     county.get_by_role("link", name="台账", exact=True).first.click()
     county.wait_for_url(re.compile(r".*/ledger/.*"))
-    assert number in county.locator("table").first.inner_text()
+    expect(county.locator("table").first).to_contain_text(number)
     screenshot(county, "ledger-list", full_page=False)
 
     with demo_sanhu.uow() as uow:

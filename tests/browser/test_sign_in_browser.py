@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+from browser_fixtures import submit
 from conftest import PASSWORD
+from playwright.sync_api import expect
 
 from ledger import services as svc
 
@@ -25,13 +29,13 @@ def test_a_secretary_signs_in_on_a_phone_and_sees_only_their_village(
     page = context.new_page()
     page.goto(f"{live_server}/")
     assert "/login" in page.url
-    assert page.get_by_role("heading", name="登录").is_visible()
+    expect(page.get_by_role("heading", name="登录")).to_be_visible()
     screenshot(page, "login-phone")
     page.get_by_label("用户名").fill("sec_V111")
     page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    submit(page, page.get_by_role("button", name="登录"))
     page.wait_for_url(f"{live_server}/")
-    assert page.get_by_role("heading", name="我的台账").is_visible()
+    expect(page.get_by_role("heading", name="我的台账")).to_be_visible()
     body = page.locator("body").inner_text()
     assert mine.number in body and "村务公开栏未按时更新" in body
     assert other.number not in body
@@ -45,7 +49,7 @@ def test_a_wrong_password_keeps_the_user_on_the_login_page_with_a_message(
     page.goto(f"{live_server}/login")
     page.get_by_label("用户名").fill("county_K1")
     page.get_by_label("密码").fill("not-the-password")
-    page.get_by_role("button", name="登录").click()
-    assert page.get_by_role("alert").inner_text().startswith("用户名或密码错误")
-    assert page.get_by_label("用户名").input_value() == "county_K1"
+    submit(page, page.get_by_role("button", name="登录"))
+    expect(page.get_by_role("alert")).to_have_text(re.compile(r"^\s*用户名或密码错误"))
+    expect(page.get_by_label("用户名")).to_have_value("county_K1")
     page.close()
