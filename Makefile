@@ -15,6 +15,7 @@ test: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.benchmark $(BENCH_ARGS)

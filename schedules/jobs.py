@@ -15,11 +15,11 @@ import logging
 import os
 from collections.abc import Callable
 
-from ledger import reminders
-from ledger.bootstrap import Sanhu, bootstrap
-from ledger.cycles import open_cycle, period_for
-from ledger.delivery import deliver_now
-from ledger.models import CycleKind
+from ledger.core.models import CycleKind
+from ledger.instance.bootstrap import Sanhu, bootstrap
+from ledger.notify import reminders
+from ledger.notify.delivery import deliver_now
+from ledger.observations.cycles import open_cycle, period_for
 from schedules import runs
 
 log = logging.getLogger("sanhu.jobs")
@@ -93,7 +93,7 @@ def _daily(job_id: str, service, app: Sanhu | None, force: bool) -> str:
 
 
 def reminder_sweep(app: Sanhu | None = None, force: bool = False) -> str:
-    """Daily: deadline reminders at every offset (see ``ledger.reminders``)."""
+    """Daily: deadline reminders at every offset (see ``ledger.notify.reminders``)."""
     return _daily("reminder_sweep", reminders.reminder_sweep, app, force)
 
 

@@ -20,8 +20,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from ledger.bootstrap import Sanhu
-from ledger.db import normalise_url
+from ledger.core.db import normalise_url
+from ledger.instance.bootstrap import Sanhu
 from schedules.scheduler import build_scheduler, start_scheduler
 
 log = logging.getLogger("sanhu.scheduler")

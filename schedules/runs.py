@@ -13,9 +13,9 @@ import datetime as dt
 
 from sqlalchemy import or_, select, update
 
-from ledger.db import dialect_insert
-from ledger.models import JobRun
-from ledger.uow import UnitOfWork
+from ledger.core.db import dialect_insert
+from ledger.core.models import JobRun
+from ledger.core.uow import UnitOfWork
 
 KEEP = {"preserve_rowcount": True}
 

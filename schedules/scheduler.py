@@ -31,8 +31,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from ledger.bootstrap import Sanhu
-from ledger.settings import Settings
+from ledger.core.settings import Settings
+from ledger.instance.bootstrap import Sanhu
 from schedules import jobs, runs
 
 log = logging.getLogger("sanhu.scheduler")

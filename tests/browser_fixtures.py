@@ -74,9 +74,9 @@ def screenshot():
 @pytest.fixture(scope="session")
 def demo_template(sqlite_templates, tmp_path_factory) -> Path:
     """A migrated SQLite file holding the demo city (built once per run)."""
-    from ledger.bootstrap import bootstrap
-    from ledger.demo import load_demo
-    from ledger.settings import Settings
+    from ledger.core.settings import Settings
+    from ledger.instance.bootstrap import bootstrap
+    from ledger.instance.demo import load_demo
 
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
     shutil.copy(sqlite_templates["plain"], path)
@@ -90,8 +90,8 @@ def demo_template(sqlite_templates, tmp_path_factory) -> Path:
 @pytest.fixture
 def demo_sanhu(demo_template, tmp_path):
     """A per-test copy of the demo database, with its own evidence folder."""
-    from ledger.bootstrap import bootstrap
-    from ledger.settings import Settings
+    from ledger.core.settings import Settings
+    from ledger.instance.bootstrap import bootstrap
 
     path = tmp_path / "demo.sqlite"
     shutil.copy(demo_template, path)
@@ -131,7 +131,7 @@ def demo_session(browser, base: str, username: str, viewport: dict = DESKTOP):
     """
     import re
 
-    from ledger.demo import DEMO_PASSWORD
+    from ledger.instance.demo import DEMO_PASSWORD
 
     context = browser.new_context(viewport=viewport, locale="zh-CN")
     page = context.new_page()

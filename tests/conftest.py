@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from ledger.actors import Actor
-from ledger.bootstrap import Sanhu, bootstrap
-from ledger.db import normalise_url
-from ledger.migrate import upgrade
-from ledger.models import Role, Unit
-from ledger.org import add_unit, add_user
-from ledger.settings import Settings
+from ledger.core.actors import Actor
+from ledger.core.db import normalise_url
+from ledger.core.models import Role, Unit
+from ledger.core.settings import Settings
+from ledger.instance.bootstrap import Sanhu, bootstrap
+from ledger.instance.migrate import upgrade
+from ledger.org.directory import add_unit, add_user
 
 pytest_plugins = ["browser_fixtures", "web_fixtures"]
 

@@ -7,10 +7,10 @@ The seed document (a 2020 "三互" activity plan) ends with two lists:
 
 Each category starts with a heading such as ``一、党的组织设置`` and each item with a
 number such as ``1.``. This script parses both lists and prints them as the JSON list
-shipped in ``ledger/data/standards.json``, so the data file can be regenerated::
+shipped in ``ledger/catalog/data/standards.json``, so the data file can be regenerated::
 
     python tools/extract_standards.py /work/shared/seed/000_c3e73db6805e4a61.txt \
-        -o ledger/data/standards.json
+        -o ledger/catalog/data/standards.json
 
 Item texts are copied verbatim (only the ``N.`` prefix and surrounding whitespace are
 removed); the seed's ASCII punctuation is kept as is. Note that in the seed the last

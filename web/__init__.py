@@ -11,8 +11,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from ledger.bootstrap import Sanhu, bootstrap
-from ledger.settings import Settings
+from ledger.core.settings import Settings
+from ledger.instance.bootstrap import Sanhu, bootstrap
 
 
 def _secret_key(settings: Settings) -> str:
@@ -30,20 +30,14 @@ def _secret_key(settings: Settings) -> str:
 def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
                config: dict | None = None) -> Flask:
     """Build the Flask app for ``settings`` (default: from the environment)."""
-    from web import (
-        admin,
-        auth,
-        errors,
-        extensions,
-        home,
-        i18n,
-        inbox,
-        items,
-        layout,
-        listing,
-        security,
-        supervision,
-    )
+    from web import admin
+    from web.auth import views as auth
+    from web.core import errors, extensions, i18n, layout, security
+    from web.home import views as home
+    from web.inbox import views as inbox
+    from web.items import views as items
+    from web.ledger_list import views as listing
+    from web.supervision import views as supervision
 
     sanhu = sanhu or bootstrap(settings)
     app = Flask(__name__)

@@ -1,16 +1,16 @@
 """Alembic environment: the same migrations for SQLite and PostgreSQL.
 
-The URL comes from the Alembic config (set by ``ledger.migrate``) or from
+The URL comes from the Alembic config (set by ``ledger.instance.migrate``) or from
 ``Settings.from_env()``.  SQLite uses batch mode so that ALTERs work there too.
 """
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from ledger.db import _sqlite_pragmas, normalise_url
-from ledger.migrate import include_name
-from ledger.models import Base
-from ledger.settings import Settings
+from ledger.core.db import _sqlite_pragmas, normalise_url
+from ledger.core.models import Base
+from ledger.core.settings import Settings
+from ledger.instance.migrate import include_name
 
 config = context.config
 target_metadata = Base.metadata

@@ -12,7 +12,7 @@ from browser_fixtures import demo_session, submit
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from ledger.models import Item, ItemEvent, Notice
+from ledger.core.models import Item, ItemEvent, Notice
 
 
 def rows(page):

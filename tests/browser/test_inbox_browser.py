@@ -14,9 +14,10 @@ from browser_fixtures import DESKTOP, PHONE, demo_session, submit
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from ledger import reminders, services
-from ledger.actors import Actor
-from ledger.models import Item, Notification, User
+from ledger.core.actors import Actor
+from ledger.core.models import Item, Notification, User
+from ledger.items import services
+from ledger.notify import reminders
 
 
 def actor(uow, username: str) -> Actor:

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from samples import make_png
 from sqlalchemy import select
 
-from ledger.models import Item, ItemEvent, User
+from ledger.core.models import Item, ItemEvent, User
 
 
 def open_action(page, event: str, label: str):

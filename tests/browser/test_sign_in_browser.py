@@ -8,7 +8,7 @@ from browser_fixtures import submit
 from conftest import PASSWORD
 from playwright.sync_api import expect
 
-from ledger import services as svc
+from ledger.items import services as svc
 
 
 def test_a_secretary_signs_in_on_a_phone_and_sees_only_their_village(

@@ -16,10 +16,10 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from ledger import services as svc
-from ledger.errors import Conflict, InvalidTransition
-from ledger.models import Evidence, Item, ItemEvent
-from ledger.queries import get_item
+from ledger.core.errors import Conflict, InvalidTransition
+from ledger.core.models import Evidence, Item, ItemEvent
+from ledger.items import services as svc
+from ledger.items.queries import get_item
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 ROUNDS = 20

@@ -11,9 +11,10 @@ import time_machine
 from receivers import HttpReceiver, SmtpReceiver
 from sqlalchemy import select, update
 
-from ledger import delivery, reminders, services
-from ledger.delivery import deliver_due, deliver_now, send_test_message, senders_for
-from ledger.models import Delivery, Notification, User
+from ledger.core.models import Delivery, Notification, User
+from ledger.items import services
+from ledger.notify import delivery, reminders
+from ledger.notify.delivery import deliver_due, deliver_now, send_test_message, senders_for
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=SH)

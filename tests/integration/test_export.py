@@ -16,12 +16,12 @@ import time_machine
 from sqlalchemy import select
 from web_fixtures import sign_in
 
-from ledger import export as ledger_export
-from ledger import services as svc
-from ledger.cycles import open_cycle
-from ledger.export import export_ledger
-from ledger.models import Item, Standard
-from ledger.queries import ItemFilter, list_items
+from ledger.core.models import Item, Standard
+from ledger.items import export as ledger_export
+from ledger.items import services as svc
+from ledger.items.export import export_ledger
+from ledger.items.queries import ItemFilter, list_items
+from ledger.observations.cycles import open_cycle
 from web import create_app
 
 PDF = b"%PDF-1.4\n%%EOF\n"

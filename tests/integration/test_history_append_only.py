@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import delete, update
 from sqlalchemy.exc import DatabaseError
 
-from ledger import services as svc
-from ledger.models import ItemEvent
+from ledger.core.models import ItemEvent
+from ledger.items import services as svc
 
 
 @pytest.mark.parametrize("statement", ["update", "delete"])

@@ -3,8 +3,8 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from ledger.migrate import include_name
-from ledger.models import Base
+from ledger.core.models import Base
+from ledger.instance.migrate import include_name
 
 
 def test_migrations_and_models_agree(any_sanhu):
@@ -17,7 +17,7 @@ def test_migrations_and_models_agree(any_sanhu):
 def test_the_schema_is_at_the_newest_revision(any_sanhu):
     from alembic.script import ScriptDirectory
 
-    from ledger.migrate import alembic_config
+    from ledger.instance.migrate import alembic_config
 
     head = ScriptDirectory.from_config(alembic_config(any_sanhu.settings)).get_current_head()
     with any_sanhu.engine.connect() as conn:

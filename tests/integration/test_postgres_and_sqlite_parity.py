@@ -13,12 +13,9 @@ import pytest
 import time_machine
 from sqlalchemy import func, select, text
 
-from ledger import services as svc
-from ledger.actors import Actor
-from ledger.cycles import open_cycle
-from ledger.errors import NotFound, ValidationError
-from ledger.migrate import upgrade
-from ledger.models import (
+from ledger.core.actors import Actor
+from ledger.core.errors import NotFound, ValidationError
+from ledger.core.models import (
     CalendarDay,
     CalendarYear,
     CatalogVersion,
@@ -28,7 +25,10 @@ from ledger.models import (
     Standard,
     Unit,
 )
-from ledger.queries import ItemFilter, list_items, overdue_items, scoped_items
+from ledger.instance.migrate import upgrade
+from ledger.items import services as svc
+from ledger.items.queries import ItemFilter, list_items, overdue_items, scoped_items
+from ledger.observations.cycles import open_cycle
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 NOON_UTC = dt.time(4, 0, tzinfo=dt.UTC)  # 12:00 in Asia/Shanghai

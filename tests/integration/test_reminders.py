@@ -9,9 +9,10 @@ import pytest
 import time_machine
 from sqlalchemy import event, select, text, update
 
-from ledger import reminders, services
-from ledger.errors import ValidationError
-from ledger.models import Delivery, Notification, User
+from ledger.core.errors import ValidationError
+from ledger.core.models import Delivery, Notification, User
+from ledger.items import services
+from ledger.notify import reminders
 
 SH = ZoneInfo("Asia/Shanghai")
 D = dt.date.fromisoformat

@@ -11,7 +11,7 @@ import time_machine
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, select
 
-from ledger.models import Cycle, JobRun, Notification, Observation
+from ledger.core.models import Cycle, JobRun, Notification, Observation
 from schedules import jobs, jobs_overview, run_now
 from schedules.leader import SchedulerRunner, is_reloader_parent
 from schedules.scheduler import build_scheduler, job_specs, start_scheduler, sync_jobs
@@ -147,7 +147,7 @@ def test_opening_the_quarterly_cycle_twice_for_the_same_period_changes_nothing(a
 
 
 def test_the_reminder_job_runs_once_a_day_and_a_forced_rerun_adds_nothing(any_sanhu, any_world):
-    from ledger import services
+    from ledger.items import services
 
     with time_machine.travel(at(2026, 11, 2, 9, 0), tick=False):
         with any_sanhu.uow() as uow:
@@ -170,7 +170,7 @@ def test_a_failing_job_is_recorded_as_failed_and_may_run_again(sanhu, monkeypatc
     def broken(uow, day):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr("ledger.reminders.overdue_digest", broken)
+    monkeypatch.setattr("ledger.notify.reminders.overdue_digest", broken)
     with time_machine.travel(at(2026, 11, 3, 8, 0), tick=False):
         with pytest.raises(RuntimeError):
             jobs.overdue_digest(sanhu)
@@ -239,7 +239,7 @@ def test_sanhu_run_starts_the_in_process_scheduler_once_unless_told_not_to(tmp_p
     from click.testing import CliRunner
 
     import schedules.leader
-    import web.cli
+    import web.cli.commands
 
     monkeypatch.setenv("SANHU_DATABASE_URL", f"sqlite:///{tmp_path / 'run.sqlite'}")
     monkeypatch.setenv("SANHU_EVIDENCE_DIR", str(tmp_path / "ev"))
@@ -247,13 +247,13 @@ def test_sanhu_run_starts_the_in_process_scheduler_once_unless_told_not_to(tmp_p
     monkeypatch.setattr(schedules.leader, "start_in_process",
                         lambda app, env=None: calls.append("start") or object())
     monkeypatch.setattr(schedules.leader, "stop_in_process", lambda: calls.append("stop"))
-    monkeypatch.setattr(web.cli, "serve", lambda host, port: calls.append("serve"))
+    monkeypatch.setattr(web.cli.commands, "serve", lambda host, port: calls.append("serve"))
     runner = CliRunner()
-    result = runner.invoke(web.cli.main, ["run"], catch_exceptions=False)
+    result = runner.invoke(web.cli.commands.main, ["run"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert calls == ["start", "serve", "stop"]
     calls.clear()
-    result = runner.invoke(web.cli.main, ["run", "--no-scheduler"], catch_exceptions=False)
+    result = runner.invoke(web.cli.commands.main, ["run", "--no-scheduler"], catch_exceptions=False)
     assert calls == ["serve"]
 
 
@@ -262,24 +262,24 @@ def test_sanhu_jobs_list_and_run(tmp_path, monkeypatch, sqlite_template):
 
     from click.testing import CliRunner
 
-    import web.cli
+    import web.cli.commands
 
     shutil.copy(sqlite_template, tmp_path / "cli.sqlite")
     monkeypatch.setenv("SANHU_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
     runner = CliRunner()
     with time_machine.travel(at(2026, 11, 3, 10, 0), tick=False):
-        out = runner.invoke(web.cli.main, ["jobs", "run", "reminder_sweep"]).output
+        out = runner.invoke(web.cli.commands.main, ["jobs", "run", "reminder_sweep"]).output
         assert out.strip() == "reminder_sweep: ok"
-        listing = runner.invoke(web.cli.main, ["jobs", "list"]).output
+        listing = runner.invoke(web.cli.commands.main, ["jobs", "list"]).output
     assert "reminder_sweep" in listing and "2026-11-03 ok" in listing
-    assert runner.invoke(web.cli.main, ["jobs", "run", "nope"]).exit_code != 0
+    assert runner.invoke(web.cli.commands.main, ["jobs", "run", "nope"]).exit_code != 0
 
 
 def test_alembic_autogenerate_ignores_the_job_store_table(any_sanhu):
     from alembic import command
     from sqlalchemy import inspect
 
-    from ledger.migrate import alembic_config
+    from ledger.instance.migrate import alembic_config
 
     with time_machine.travel(at(2026, 11, 3, 10, 0), tick=False):
         scheduler = build_scheduler(any_sanhu)

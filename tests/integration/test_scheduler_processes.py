@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ledger.models import JobRun
+from ledger.core.models import JobRun
 
 pytestmark = pytest.mark.postgres
 SANHU = str(Path(sys.executable).with_name("sanhu"))

@@ -6,10 +6,10 @@ import pytest
 from conftest import build_world
 from sqlalchemy import select, text
 
-from ledger import services as svc
-from ledger.models import Item, ItemEvent
-from ledger.queries import ItemFilter, _text_clause, list_items, scoped_items
-from ledger.search import Query, query, terms, tokens
+from ledger.core.models import Item, ItemEvent
+from ledger.items import services as svc
+from ledger.items.queries import ItemFilter, _text_clause, list_items, scoped_items
+from ledger.items.search import Query, query, terms, tokens
 
 
 def test_tokens_are_chinese_pieces_of_two_to_four_characters_and_ascii_words():

@@ -15,11 +15,15 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from ledger import services as svc
-from ledger import supervision as sup
-from ledger.cycles import open_cycle
-from ledger.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
-from ledger.models import (
+from ledger.catalog.standards import current_catalog
+from ledger.core.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+from ledger.core.models import (
     Item,
     ItemEvent,
     Notice,
@@ -29,7 +33,10 @@ from ledger.models import (
     SupervisionRecord,
     SupervisionRecordItem,
 )
-from ledger.standards import current_catalog
+from ledger.items import services as svc
+from ledger.observations.cycles import open_cycle
+from ledger.supervision import acts as sup
+from ledger.supervision import board as sup_board
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -397,7 +404,7 @@ def test_notices_issued_at_once_never_share_a_number(any_sanhu, any_world, two):
 
 def board_numbers(app, actor, **kwargs) -> list[str]:
     with app.uow() as uow:
-        page = sup.board(uow.session, actor, uow.today(), **kwargs)
+        page = sup_board.board(uow.session, actor, uow.today(), **kwargs)
     return [r["number"] for r in page.rows]
 
 
@@ -423,7 +430,7 @@ def test_the_board_shows_overdue_items_in_scope_with_filters_and_sorts(any_sanhu
     assert board_numbers(app, world["sup_city"], sort="unit") == \
         [num[late], num[fresh], num[mid], num[other]]  # V111, V112, V121, V211 by code
     with app.uow() as uow:
-        page = sup.board(uow.session, world["sup_city"], uow.today())
+        page = sup_board.board(uow.session, world["sup_city"], uow.today())
         row = {r["id"]: r for r in page.rows}[mid]
         today = uow.today()
         expected_workdays = uow.calendar.workdays_between(item_of(app, mid).deadline, today)
@@ -434,15 +441,15 @@ def test_the_board_shows_overdue_items_in_scope_with_filters_and_sorts(any_sanhu
     # working days: exactly the items at least that many working days late
     for n in (expected_workdays, expected_workdays + 1):
         with app.uow() as uow:
-            rows = sup.board(uow.session, world["sup_city"], uow.today(), min_workdays=n).rows
+            rows = sup_board.board(uow.session, world["sup_city"], uow.today(), min_workdays=n).rows
         assert all(r["workdays_overdue"] >= n for r in rows)
         assert (mid in [r["id"] for r in rows]) == (n == expected_workdays)
     assert board_numbers(app, world["sup_city"], min_workdays=100000) == []
     assert board_numbers(app, world["sup_city"], per_page=2, page=2) == [num[mid], num[fresh]]
     with app.uow() as uow, pytest.raises(PermissionDenied):
-        sup.board(uow.session, world["sec_V111"], uow.today())
+        sup_board.board(uow.session, world["sec_V111"], uow.today())
     with app.uow() as uow, pytest.raises(NotFound):
-        sup.board(uow.session, world["sup_K1"], uow.today(), unit_id=world.units["T21"].id)
+        sup_board.board(uow.session, world["sup_K1"], uow.today(), unit_id=world.units["T21"].id)
 
 
 def test_listed_only_shows_live_listings(any_sanhu, any_world, two):
@@ -470,8 +477,8 @@ def test_a_repeat_finding_is_the_same_unit_failing_the_same_standard_in_an_earli
     make_overdue(app, world, "V112", standard_id=std, cycle_id=q4)
     make_overdue(app, world, "V111", standard_id=other_std, cycle_id=q4)
     with app.uow() as uow:
-        rows = sup.board(uow.session, world["sup_city"], uow.today()).rows
-        only = sup.board(uow.session, world["sup_city"], uow.today(), repeat_only=True).rows
+        rows = sup_board.board(uow.session, world["sup_city"], uow.today()).rows
+        only = sup_board.board(uow.session, world["sup_city"], uow.today(), repeat_only=True).rows
     assert [r["id"] for r in rows if r["repeat"]] == [repeat]
     assert [r["id"] for r in only] == [repeat]
     row = {r["id"]: r for r in rows}[repeat]
@@ -479,34 +486,34 @@ def test_a_repeat_finding_is_the_same_unit_failing_the_same_standard_in_an_earli
 
 
 def test_suggestions_follow_the_ladder_and_skip_what_was_done():
-    ladder = sup.Ladder()
-    assert sup.suggestions(0, 0, False, {}, ladder) == []
-    assert sup.suggestions(1, 0, False, {}, ladder) == ["urge"]
-    assert sup.suggestions(3, 2, False, {}, ladder) == ["urge", "notice"]
-    assert sup.suggestions(10, 0, False, {}, ladder) == ["urge", "notice"]
-    assert sup.suggestions(20, 0, False, {}, ladder) == ["urge", "notice", "interview"]
-    assert sup.suggestions(2, 0, True, {}, ladder) == ["urge", "interview"]
-    assert sup.suggestions(2, 2, True, {}, ladder) == ["urge", "notice", "interview",
+    ladder = sup_board.Ladder()
+    assert sup_board.suggestions(0, 0, False, {}, ladder) == []
+    assert sup_board.suggestions(1, 0, False, {}, ladder) == ["urge"]
+    assert sup_board.suggestions(3, 2, False, {}, ladder) == ["urge", "notice"]
+    assert sup_board.suggestions(10, 0, False, {}, ladder) == ["urge", "notice"]
+    assert sup_board.suggestions(20, 0, False, {}, ladder) == ["urge", "notice", "interview"]
+    assert sup_board.suggestions(2, 0, True, {}, ladder) == ["urge", "interview"]
+    assert sup_board.suggestions(2, 2, True, {}, ladder) == ["urge", "notice", "interview",
                                                        "listing"]
-    assert sup.suggestions(30, 0, False, {}, ladder) == RUNGS
-    assert sup.suggestions(30, 0, False, {"urged": 1}, ladder) == ["notice", "interview",
+    assert sup_board.suggestions(30, 0, False, {}, ladder) == RUNGS
+    assert sup_board.suggestions(30, 0, False, {"urged": 1}, ladder) == ["notice", "interview",
                                                                    "listing"]
-    assert sup.suggestions(30, 0, False, {"urged": 1, "interviews": 1}, ladder) == ["listing"]
-    assert sup.suggestions(30, 0, False, {"listed": True}, ladder) == []
-    assert sup.suggestions(5, 0, False, {}, sup.Ladder(urge_workdays=6)) == []
+    assert sup_board.suggestions(30, 0, False, {"urged": 1, "interviews": 1}, ladder) == ["listing"]
+    assert sup_board.suggestions(30, 0, False, {"listed": True}, ladder) == []
+    assert sup_board.suggestions(5, 0, False, {}, sup_board.Ladder(urge_workdays=6)) == []
 
 
-RUNGS = list(sup.RUNGS)
+RUNGS = list(sup_board.RUNGS)
 
 
 def test_the_thresholds_come_from_the_app_settings_when_stored(any_sanhu, any_world, two):
     app, world = any_sanhu, any_world
-    from ledger.models import AppSetting
+    from ledger.core.models import AppSetting
     with app.uow() as uow:
         uow.session.add(AppSetting(key="ladder_urge_workdays", value=1000))
         uow.commit()
     with app.uow() as uow:
-        page = sup.board(uow.session, world["sup_city"], uow.today())
+        page = sup_board.board(uow.session, world["sup_city"], uow.today())
     assert page.thresholds.urge_workdays == 1000
     assert all("urge" not in r["suggestions"] for r in page.rows)
 
@@ -515,12 +522,12 @@ def test_marks_show_on_the_board_and_the_ladder_moves_up(any_sanhu, any_world):
     app, world = any_sanhu, any_world
     item_id = make_overdue(app, world, "V111", days_ago=60, deadline="10d")
     with app.uow() as uow:
-        row = sup.board(uow.session, world["sup_city"], uow.today()).rows[0]
+        row = sup_board.board(uow.session, world["sup_city"], uow.today()).rows[0]
     assert row["suggestions"][0] == "urge" and row["marks"] == {}
     with app.uow() as uow:
         sup.urge(uow, [item_id], world["sup_city"])
     with app.uow() as uow:
-        row = sup.board(uow.session, world["sup_city"], uow.today()).rows[0]
+        row = sup_board.board(uow.session, world["sup_city"], uow.today()).rows[0]
     assert row["marks"]["urged"] == 1 and "urge" not in row["suggestions"]
 
 
@@ -531,20 +538,21 @@ def test_the_item_records_list_what_was_done(any_sanhu, any_world, two):
     with app.uow() as uow:
         sup.issue_notice(uow, two, world["sup_city"], title="t", body="b")
     with app.uow() as uow:
-        found = sup.item_supervision(uow.session, world["sec_V111"], two[0])
+        found = sup_board.item_supervision(uow.session, world["sec_V111"], two[0])
         assert [r.kind for r in found["records"]] == ["urge"]
         assert len(found["notices"]) == 1
-        notice, rows = sup.get_notice(uow.session, world["county_K1"], found["notices"][0].id)
+        notice, rows = sup_board.get_notice(uow.session, world["county_K1"], found["notices"][0].id)
         assert [r["id"] for r in rows] == two
-        assert sup.notice_units(rows) == ["县1 › 乡11 › 村111", "县1 › 乡12 › 村121"]
+        assert sup_board.notice_units(rows) == ["县1 › 乡11 › 村111", "县1 › 乡12 › 村121"]
         with pytest.raises(NotFound):
-            sup.get_notice(uow.session, world["county_K2"], notice.id)
+            sup_board.get_notice(uow.session, world["county_K2"], notice.id)
         with pytest.raises(NotFound):
-            sup.get_record(uow.session, world["sec_V211"], found["records"][0].id)
-        assert sup.get_record(uow.session, world["sec_V111"], found["records"][0].id)[1] == \
+            sup_board.get_record(uow.session, world["sec_V211"], found["records"][0].id)
+        assert sup_board.get_record(uow.session, world["sec_V111"], found["records"][0].id)[1] == \
             two[:1]
-        assert sup.list_notices(uow.session, world["county_K2"]) == []
-        assert [n.id for n in sup.list_notices(uow.session, world["county_K1"])] == [notice.id]
+        assert sup_board.list_notices(uow.session, world["county_K2"]) == []
+        notices = sup_board.list_notices(uow.session, world["county_K1"])
+        assert [n.id for n in notices] == [notice.id]
 
 
 def test_bumping_versions_keeps_other_peoples_forms_honest(any_sanhu, any_world, two):

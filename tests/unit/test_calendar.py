@@ -16,15 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Integer, cast, func, select
 
-from ledger.calendar import (
+from ledger.calendar.workdays import (
     Deadline,
     DeadlineSpec,
     WorkCalendar,
     import_schedule,
     years_covered,
 )
-from ledger.errors import ValidationError
-from ledger.models import CalendarDay, CalendarYear
+from ledger.core.errors import ValidationError
+from ledger.core.models import CalendarDay, CalendarYear
 
 D = dt.date
 SAT, SUN = 5, 6

@@ -7,8 +7,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from ledger.workflow import EVENTS, STATES
-from web.cli import main
+from ledger.items.workflow import EVENTS, STATES
+from web.cli.commands import main
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Unit tests for the content-addressed evidence store (ledger.evidence)."""
+"""Unit tests for the content-addressed evidence store (ledger.core.evidence)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.errors import EvidenceRejected, NotFound, ValidationError
-from ledger.evidence import (
+from ledger.core.errors import EvidenceRejected, NotFound, ValidationError
+from ledger.core.evidence import (
     CHUNK_SIZE,
     DEFAULT_MAX_BYTES,
     EvidenceStore,

@@ -8,11 +8,11 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from ledger.actors import Actor
-from ledger.errors import PermissionDenied, ValidationError
-from ledger.models import Unit, User
-from ledger.org import add_user, check_password
-from ledger.org_import import (
+from ledger.core.actors import Actor
+from ledger.core.errors import PermissionDenied, ValidationError
+from ledger.core.models import Unit, User
+from ledger.org.directory import add_user, check_password
+from ledger.org.imports import (
     UNIT_COLUMNS,
     UNIT_REQUIRED,
     ImportRejected,

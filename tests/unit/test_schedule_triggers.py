@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from ledger.settings import Settings
+from ledger.core.settings import Settings
 from schedules.scheduler import job_specs
 
 SH = ZoneInfo("Asia/Shanghai")

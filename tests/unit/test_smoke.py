@@ -1,5 +1,5 @@
-from ledger import services as svc
-from ledger.queries import ItemFilter, list_items
+from ledger.items import services as svc
+from ledger.items.queries import ItemFilter, list_items
 
 
 def test_a_finding_goes_all_the_way_to_closed(sanhu, world):
@@ -46,7 +46,7 @@ def test_a_township_finding_is_rectified_by_the_township_and_verified_by_the_cou
 def test_findings_against_a_county_are_refused_because_nobody_could_assign_them(sanhu, world):
     import pytest
 
-    from ledger.errors import ValidationError
+    from ledger.core.errors import ValidationError
 
     with sanhu.uow() as uow, pytest.raises(ValidationError):
         svc.record_finding(uow, world["sup_city"], unit_id=world.units["K1"].id,
@@ -56,7 +56,7 @@ def test_findings_against_a_county_are_refused_because_nobody_could_assign_them(
 def test_available_events_follow_the_item_and_hide_it_outside_the_scope(sanhu, world):
     import pytest
 
-    from ledger.errors import NotFound
+    from ledger.core.errors import NotFound
 
     with sanhu.uow() as uow:
         item = svc.record_finding(uow, world["town_T11"], unit_id=world.units["V111"].id,
@@ -70,7 +70,7 @@ def test_available_events_follow_the_item_and_hide_it_outside_the_scope(sanhu, w
 
 
 def test_counts_stop_at_the_cap_and_say_so(sanhu, world, monkeypatch):
-    import ledger.queries as q
+    import ledger.items.queries as q
 
     for n in range(4):
         with sanhu.uow() as uow:

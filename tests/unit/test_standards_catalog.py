@@ -1,4 +1,4 @@
-"""Tests for the shipped standards catalog (ledger/data/standards.json)."""
+"""Tests for the shipped standards catalog (ledger/catalog/data/standards.json)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger.standards import CATALOG_FILE_VERSION, catalog_as_public_json, load_catalog_file
+from ledger.catalog.standards import CATALOG_FILE_VERSION, catalog_as_public_json, load_catalog_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXTRACT_SCRIPT = REPO_ROOT / "tools" / "extract_standards.py"
-SHIPPED_JSON = REPO_ROOT / "ledger" / "data" / "standards.json"
+SHIPPED_JSON = REPO_ROOT / "ledger" / "catalog" / "data" / "standards.json"
 SEED_FILE_NAME = "000_c3e73db6805e4a61.txt"
 SEED_HEADING = "农村基层党组织建设基本标准"
 

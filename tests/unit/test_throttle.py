@@ -13,11 +13,11 @@ import time_machine
 from conftest import PASSWORD
 from sqlalchemy import select
 
-from ledger import throttle
-from ledger.errors import ValidationError
-from ledger.models import LoginThrottle, User
-from ledger.org import check_password
-from ledger.settings import Settings
+from ledger.core.errors import ValidationError
+from ledger.core.models import LoginThrottle, User
+from ledger.core.settings import Settings
+from ledger.org import throttle
+from ledger.org.directory import check_password
 
 START = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
 POLICY = throttle.Policy(max_failures=3, window=dt.timedelta(minutes=15),

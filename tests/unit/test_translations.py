@@ -7,7 +7,7 @@ from pathlib import Path
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 
-from web.i18n import TRANSLATIONS, merged_catalog
+from web.core.i18n import TRANSLATIONS, merged_catalog
 
 WEB = Path(__file__).parents[2] / "web"
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}

@@ -1,11 +1,11 @@
 """Every workflow event against every person of the world: allowed, refused, or not even seen.
 
 The expected outcomes are written out below as literal tables taken from SPEC §7
-(and the design choices recorded in ``ledger/workflow.py``), NOT derived from
-``ledger.workflow.RULES``, so a wrong rule is caught here.
+(and the design choices recorded in ``ledger/items/workflow.py``), NOT derived from
+``ledger.items.workflow.RULES``, so a wrong rule is caught here.
 
 Every item is built fresh through the real services on village V111 (township
-T11, county K1), and every call goes through ``ledger.services.EVENT_SERVICES``
+T11, county K1), and every call goes through ``ledger.items.services.EVENT_SERVICES``
 on a real SQLite database.
 
 The world of ``tests/conftest.py`` (19 users, argon2-hashed passwords) takes a few
@@ -24,16 +24,16 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from ledger import services as svc
-from ledger.errors import (
+from ledger.core.errors import (
     DomainError,
     InvalidTransition,
     NotFound,
     PermissionDenied,
     ValidationError,
 )
-from ledger.models import Evidence, Item, ItemEvent, User
-from ledger.workflow import allowed_events
+from ledger.core.models import Evidence, Item, ItemEvent, User
+from ledger.items import services as svc
+from ledger.items.workflow import allowed_events
 
 # --- the world, by name (literal, so parametrisation works at collection) -----------
 

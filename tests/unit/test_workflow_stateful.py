@@ -1,10 +1,10 @@
 """A stateful property test of the ledger workflow over a real SQLite database.
 
 Hypothesis drives random actors of a small organisation (every role, inside and
-outside each item's scope) through random events of ``ledger.services`` while
+outside each item's scope) through random events of ``ledger.items.services`` while
 the clock jumps forward, and after every step the database is read back and
 checked against SPEC §7, using a table of who-may-do-what written out here
-independently of ``ledger.workflow.RULES``.
+independently of ``ledger.items.workflow.RULES``.
 
 ``SANHU_HYPOTHESIS_PROFILE=long`` runs many more and longer examples.
 """
@@ -32,19 +32,19 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy import select
 
-from ledger import services as svc
-from ledger.actors import Actor
-from ledger.bootstrap import bootstrap
-from ledger.errors import DomainError, NotFound
-from ledger.migrate import upgrade
-from ledger.models import Item, ItemEvent, Unit, User
-from ledger.settings import Settings
-from ledger.workflow import ITEM_LEVELS
+from ledger.core.actors import Actor
+from ledger.core.errors import DomainError, NotFound
+from ledger.core.models import Item, ItemEvent, Unit, User
+from ledger.core.settings import Settings
+from ledger.instance.bootstrap import bootstrap
+from ledger.instance.migrate import upgrade
+from ledger.items import services as svc
+from ledger.items.workflow import ITEM_LEVELS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PDF = b"%PDF-1.4\n%%EOF\n"
 
-# --- SPEC §7, written out by hand (NOT derived from ledger.workflow.RULES) -------------
+# --- SPEC §7, written out by hand (NOT derived from ledger.items.workflow.RULES) -------------
 
 CO, TO, SEC, SUP = "county_staff", "township_staff", "village_secretary", "supervisor"
 _EXT = {"assigned": "assigned", "rectifying": "rectifying", "submitted": "submitted"}
@@ -124,7 +124,7 @@ def template() -> Template:
 def _cheap_password_hashing():
     from argon2 import PasswordHasher
 
-    from ledger import org
+    from ledger.org import directory as org
 
     if not hasattr(org, "_HASHER"):
         return contextlib.nullcontext()
@@ -470,7 +470,7 @@ def _do(app, world, fn, who: str, item_id: int, **kwargs):
 
 
 def _who_may(app, world, item_id: int) -> dict[str, list[str]]:
-    from ledger.workflow import allowed_events
+    from ledger.items.workflow import allowed_events
 
     with app.uow() as uow:
         item, ctx = uow.session.get(Item, item_id), uow.context()

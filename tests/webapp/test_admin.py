@@ -12,9 +12,9 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select, update
 from web_fixtures import csrf_token, sign_in
 
-from ledger import services as svc
-from ledger.models import CalendarYear, Item, ItemEvent, Unit, User
-from ledger.org import add_user
+from ledger.core.models import CalendarYear, Item, ItemEvent, Unit, User
+from ledger.items import services as svc
+from ledger.org.directory import add_user
 
 NEW_PASSWORD = "a-new-pass-2026"
 

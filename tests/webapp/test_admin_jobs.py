@@ -17,10 +17,11 @@ from receivers import HttpReceiver, SmtpReceiver, free_port
 from sqlalchemy import func, select, update
 from web_fixtures import csrf_token, sign_in
 
-from ledger import reminders, services
-from ledger.delivery import deliver_now
-from ledger.models import Cycle, JobRun, Notification, Role, Unit, User
-from ledger.org import add_user
+from ledger.core.models import Cycle, JobRun, Notification, Role, Unit, User
+from ledger.items import services
+from ledger.notify import reminders
+from ledger.notify.delivery import deliver_now
+from ledger.org.directory import add_user
 from schedules.scheduler import job_specs
 from web import create_app
 

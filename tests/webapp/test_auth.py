@@ -13,7 +13,7 @@ from conftest import PASSWORD
 from sqlalchemy import update
 from web_fixtures import csrf_token, sign_in
 
-from ledger.models import User
+from ledger.core.models import User
 from web import create_app
 
 START = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from web_fixtures import csrf_token
 
-from ledger import services as svc
-from ledger import supervision as sup
-from ledger.models import Item, ItemEvent, Notice, SupervisionRecord
+from ledger.core.models import Item, ItemEvent, Notice, SupervisionRecord
+from ledger.items import services as svc
+from ledger.supervision import acts as sup
 
 
 def make_overdue(app, world, unit="V111", who="town_T11", days_ago=40) -> int:

@@ -9,9 +9,9 @@ import pytest
 import time_machine
 from web_fixtures import csrf_token
 
-from ledger import services as svc
-from ledger.models import Item, Role
-from ledger.org import add_user
+from ledger.core.models import Item, Role
+from ledger.items import services as svc
+from ledger.org.directory import add_user
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 NOON_UTC = dt.time(4, 0, tzinfo=dt.UTC)  # 12:00 in Asia/Shanghai

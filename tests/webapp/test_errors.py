@@ -7,7 +7,7 @@ import logging
 import pytest
 from flask import abort
 
-from ledger.errors import Conflict, NotFound, PermissionDenied
+from ledger.core.errors import Conflict, NotFound, PermissionDenied
 from web import create_app
 
 
@@ -87,12 +87,12 @@ def test_500_in_english(english, caplog):
 
 
 def test_if_even_the_500_page_fails_a_plain_page_answers(client, monkeypatch, caplog):
-    import web.errors
+    import web.core.errors
 
     def broken(*args, **kwargs):
         raise RuntimeError("templates are gone")
 
-    monkeypatch.setattr(web.errors, "render_template", broken)
+    monkeypatch.setattr(web.core.errors, "render_template", broken)
     with caplog.at_level(logging.CRITICAL):
         response = client.get("/_test/boom")
     assert response.status_code == 500

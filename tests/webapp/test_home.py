@@ -11,8 +11,8 @@ import pytest
 import time_machine
 from sqlalchemy import update
 
-from ledger import services as svc
-from ledger.models import Item
+from ledger.core.models import Item
+from ledger.items import services as svc
 
 CREATED = dt.datetime(2026, 11, 2, 1, 0, tzinfo=dt.UTC)  # Monday 09:00 in Shanghai
 VIEWED = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)  # deadlines of 5 days have passed

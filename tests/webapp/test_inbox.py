@@ -11,8 +11,9 @@ import time_machine
 from sqlalchemy import select
 from web_fixtures import csrf_token
 
-from ledger import reminders, services
-from ledger.models import Delivery, Notification, User
+from ledger.core.models import Delivery, Notification, User
+from ledger.items import services
+from ledger.notify import reminders
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=SH)  # a Wednesday

@@ -11,11 +11,11 @@ from samples import make_png
 from sqlalchemy import select
 from web_fixtures import csrf_token
 
-from ledger import services as svc
-from ledger.models import Evidence, Item, ItemEvent
-from ledger.services import Upload
-from ledger.workflow import RULES
-from web.item_forms import EVENT_FORMS
+from ledger.core.models import Evidence, Item, ItemEvent
+from ledger.items import services as svc
+from ledger.items.services import Upload
+from ledger.items.workflow import RULES
+from web.items.forms import EVENT_FORMS
 
 
 def offered(html: str) -> list[str]:

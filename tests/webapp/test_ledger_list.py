@@ -9,9 +9,9 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from ledger import services as svc
-from ledger.cycles import open_cycle
-from ledger.models import Standard
+from ledger.core.models import Standard
+from ledger.items import services as svc
+from ledger.observations.cycles import open_cycle
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 NOON_UTC = dt.time(4, 0, tzinfo=dt.UTC)  # 12:00 in Asia/Shanghai

@@ -6,8 +6,8 @@ from conftest import PASSWORD
 from sqlalchemy import update
 from web_fixtures import csrf_token, sign_in
 
-from ledger import services as svc
-from ledger.models import User
+from ledger.core.models import User
+from ledger.items import services as svc
 
 
 def record(sanhu, world, actor, village, text):

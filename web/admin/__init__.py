@@ -2,7 +2,7 @@
 
 Every page of this blueprint needs the ``admin`` role (others get 403) and
 works inside the admin's own unit subtree (anything outside answers 404).
-The use cases live in ``ledger.org_admin`` and ``ledger.org_import``.
+The use cases live in ``ledger.org.admin`` and ``ledger.org.imports``.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
 
-from ledger.models import Role
-from ledger.org_admin import calendar_status, overview
+from ledger.core.models import Role
+from ledger.items.calendar_admin import calendar_status
+from ledger.org.admin import overview
 from web.admin.text import LEVEL_LABELS, ROLE_LABELS
-from web.extensions import sanhu
+from web.core.extensions import sanhu
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

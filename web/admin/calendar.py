@@ -6,12 +6,13 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ledger import org_admin
-from ledger.errors import ValidationError
+from ledger.core.errors import ValidationError
+from ledger.items import calendar_admin
+from ledger.org import admin as org_admin
 from web.admin import bp
 from web.admin.forms import CalendarImportForm
 from web.admin.text import calendar_errors
-from web.extensions import sanhu
+from web.core.extensions import sanhu
 
 
 @bp.route("/calendar", methods=["GET", "POST"])
@@ -32,7 +33,7 @@ def calendar():
         else:
             try:
                 with sanhu().uow() as uow:
-                    years = org_admin.import_calendar(
+                    years = calendar_admin.import_calendar(
                         uow, actor, text, f"{source} ({actor.username})")
             except ValidationError as exc:
                 problems = calendar_errors(exc)
@@ -42,6 +43,6 @@ def calendar():
                         years=", ".join(str(y) for y in years)), "success")
                 return redirect(url_for("admin.calendar"))
     with sanhu().uow() as uow:
-        status = org_admin.calendar_status(uow, actor)
+        status = calendar_admin.calendar_status(uow, actor)
     return render_template("admin/calendar.html", status=status, form=form, problems=problems,
-                           may_import=org_admin.may_import_calendar(actor))
+                           may_import=calendar_admin.may_import_calendar(actor))

@@ -12,7 +12,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from ledger.models import Role
+from ledger.core.models import Role
 from web.admin.text import ROLE_LABELS
 
 

@@ -8,12 +8,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from ledger.errors import ValidationError
-from ledger.org_import import IMPORTERS, ImportRejected, template_csv, template_xlsx
+from ledger.core.errors import ValidationError
+from ledger.org.imports import IMPORTERS, ImportRejected, template_csv, template_xlsx
 from web.admin import bp
 from web.admin.forms import ImportForm
 from web.admin.text import apply_errors, column_label, row_message
-from web.extensions import sanhu
+from web.core.extensions import sanhu
 
 TITLES = {"units": _l("Import units"), "users": _l("Import users")}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

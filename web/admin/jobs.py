@@ -16,12 +16,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from ledger.models import Level, Role
+from ledger.core.models import Level, Role
 from schedules import jobs_overview, run_now
 from schedules.scheduler import RUNNABLE, job_specs
 from web.admin import bp
 from web.admin.forms import ActionForm
-from web.extensions import sanhu
+from web.core.extensions import sanhu
 
 JOB_NAMES = {
     "open_village_quarterly": _l("Open the village quarterly observation cycle"),

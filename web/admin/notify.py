@@ -1,6 +1,6 @@
 """Notification settings (reminder points, SMTP, webhook), test messages and the deliveries.
 
-The settings are global, stored by ``ledger.reminders.set_notify_settings``;
+The settings are global, stored by ``ledger.notify.reminders.set_notify_settings``;
 only an admin of the city changes them or sends test messages, other admins
 see them read-only.  The SMTP password is write-only: the page never shows
 it, a blank field keeps the stored one and a checkbox removes it.
@@ -17,11 +17,11 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
 
-from ledger import delivery, reminders
-from ledger.errors import ValidationError
+from ledger.core.errors import ValidationError
+from ledger.notify import delivery, reminders
 from web.admin import bp
 from web.admin.jobs import may_run_jobs
-from web.extensions import sanhu
+from web.core.extensions import sanhu
 
 TLS_CHOICES = [("none", _l("None (plain SMTP)")), ("starttls", _l("STARTTLS")),
                ("ssl", _l("SSL/TLS"))]

@@ -11,10 +11,10 @@ import re
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ledger.errors import DomainError, ValidationError
-from ledger.org_admin import MIN_PASSWORD
-from ledger.org_import import RowError
-from web.labels import ROLE_LABELS  # noqa: F401  (re-exported)
+from ledger.core.errors import DomainError, ValidationError
+from ledger.org.admin import MIN_PASSWORD
+from ledger.org.imports import RowError
+from web.core.labels import ROLE_LABELS  # noqa: F401  (re-exported)
 
 LEVEL_LABELS = {
     "city": _l("City"),
@@ -30,7 +30,7 @@ COLUMN_LABELS = {
     "password": _l("Initial password"), "file": _l("File"),
 }
 
-#: field codes of ledger.org_admin / ledger.org_import; "field:code" wins over "code"
+#: field codes of ledger.org.admin / ledger.org.imports; "field:code" wins over "code"
 CODES = {
     "required": _l("This field is required."),
     "too long": _l("This value is too long."),
@@ -125,7 +125,7 @@ def calendar_errors(exc: ValidationError) -> list[tuple[int | None, str]]:
 
 def explain(exc: DomainError) -> str:
     """One sentence for a domain error on an administration page."""
-    from web.domain_text import explain as general
+    from web.core.domain_text import explain as general
 
     if isinstance(exc, ValidationError) and exc.fields:
         messages = field_errors(exc)

@@ -6,12 +6,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ledger import org_admin
-from ledger.errors import ValidationError
+from ledger.core.errors import ValidationError
+from ledger.org import admin as org_admin
 from web.admin import bp
 from web.admin.forms import RenameForm, UnitCreateForm
 from web.admin.text import apply_errors
-from web.extensions import sanhu
+from web.core.extensions import sanhu
 
 
 def _unit_page(unit_id: int | None, create: UnitCreateForm | None = None,

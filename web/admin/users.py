@@ -6,13 +6,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ledger import org_admin
-from ledger.errors import ValidationError
-from ledger.org import unit_in_scope
+from ledger.core.errors import ValidationError
+from ledger.org import admin as org_admin
+from ledger.org.directory import unit_in_scope
 from web.admin import bp
 from web.admin.forms import ActionForm, PasswordForm, ProfileForm, UserCreateForm, UserFilterForm
 from web.admin.text import apply_errors, explain
-from web.extensions import sanhu
+from web.core.extensions import sanhu
 
 
 def _profile(form: ProfileForm) -> dict[str, str]:

@@ -14,7 +14,7 @@ leave it alone cost nothing extra.  Existing items get their terms here.
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.search import PG_STATISTICS, terms
+from ledger.items.search import PG_STATISTICS, terms
 
 revision = "0008"
 down_revision = "0007"

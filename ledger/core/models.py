@@ -1,0 +1,540 @@
+"""Tables of the ledger, in SQLAlchemy 2.0 declarative style.
+
+Scope is the organisation subtree.  Units and items carry the ids of their
+ancestors at each level (``county_id``, ``township_id``, ...), so "everything
+under this unit" is one indexed equality, the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+    true,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Level(StrEnum):
+    CITY = "city"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    VILLAGE = "village"
+
+
+LEVEL_ORDER = [Level.CITY, Level.COUNTY, Level.TOWNSHIP, Level.VILLAGE]
+ANCESTOR_COLUMNS = {lvl: f"{lvl.value}_id" for lvl in LEVEL_ORDER}
+
+
+class Role(StrEnum):
+    CITY_STAFF = "city_staff"
+    COUNTY_STAFF = "county_staff"
+    TOWNSHIP_STAFF = "township_staff"
+    VILLAGE_SECRETARY = "village_secretary"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class AncestorsMixin:
+    """Ids of the unit's ancestors (and itself) at each level of the tree."""
+
+    city_id: Mapped[int | None] = mapped_column(Integer)
+    county_id: Mapped[int | None] = mapped_column(Integer)
+    township_id: Mapped[int | None] = mapped_column(Integer)
+    village_id: Mapped[int | None] = mapped_column(Integer)
+
+    def copy_ancestors(self, other: AncestorsMixin) -> None:
+        for col in ANCESTOR_COLUMNS.values():
+            setattr(self, col, getattr(other, col))
+
+
+class Unit(AncestorsMixin, Base):
+    """An organisation unit: city, county (县/市/区), township (乡镇/街道), village (村/社区)."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+    parent: Mapped[Unit | None] = relationship(remote_side="Unit.id")
+
+    __table_args__ = (
+        Index("ix_units_county_level", "county_id", "level"),
+        Index("ix_units_township_level", "township_id", "level"),
+    )
+
+
+class User(Base):
+    """A person who signs in; their unit's subtree is their scope."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: bumped on password change so that other sessions sign out
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    post: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+
+
+class CatalogVersion(Base):
+    """One frozen version of the standards catalog."""
+
+    __tablename__ = "catalog_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Standard(Base):
+    """One basic (基本标准) or demonstration (示范标准) standard, verbatim."""
+
+    __tablename__ = "standards"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    catalog_version_id: Mapped[int] = mapped_column(ForeignKey("catalog_versions.id"))
+    set: Mapped[str] = mapped_column(String(16))
+    number: Mapped[int] = mapped_column(Integer)
+    category_number: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("catalog_version_id", "set", "number"),)
+
+
+class CycleKind(StrEnum):
+    VILLAGE_QUARTERLY = "village_quarterly"
+    TOWNSHIP_HALF_YEARLY = "township_half_yearly"
+
+
+class Cycle(Base):
+    """An observation round: every target unit gets one observation."""
+
+    __tablename__ = "cycles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(8))
+    catalog_version_id: Mapped[int] = mapped_column(ForeignKey("catalog_versions.id"))
+    theme: Mapped[str | None] = mapped_column(String(200))
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("kind", "period"),)
+
+
+class Observation(Base):
+    """One observation (观摩) of one target unit in one cycle."""
+
+    __tablename__ = "observations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    observing_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+
+    __table_args__ = (UniqueConstraint("cycle_id", "unit_id"),)
+
+
+class State(StrEnum):
+    """The five states of a ledger item."""
+
+    FOUND = "found"
+    ASSIGNED = "assigned"
+    RECTIFYING = "rectifying"
+    VERIFIED = "verified"
+    CLOSED = "closed"
+
+
+#: states in which a passed deadline makes an item overdue (unless submitted)
+ACTIVE_STATES = (State.ASSIGNED.value, State.RECTIFYING.value)
+
+
+class Item(AncestorsMixin, Base):
+    """One problem, one ledger entry (台账条目); its state changes only via the workflow."""
+
+    __tablename__ = "items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(16))
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"))
+    observation_id: Mapped[int | None] = mapped_column(ForeignKey("observations.id"))
+    standard_id: Mapped[int | None] = mapped_column(ForeignKey("standards.id"))
+    category_number: Mapped[int | None] = mapped_column(Integer)  # of the standard
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    responsible_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    responsible_person: Mapped[str | None] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    measures: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16), default="normal")
+    deadline: Mapped[dt.date | None] = mapped_column(Date)
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16), default=State.FOUND.value)
+    #: the 整改中·待验收 sub-step of ``rectifying``
+    submitted: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    rejection_count: Mapped[int] = mapped_column(Integer, default=0)
+    verifier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    extension_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: a pending extension request: {"deadline": iso date, "reason": str, "by": user id}
+    pending_extension: Mapped[dict | None] = mapped_column(JSON)
+    supervision: Mapped[dict | None] = mapped_column(JSON)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: number, problem, measures and responsible person as search tokens (ledger.items.search);
+    #: indexed by FTS5 (SQLite) or GIN (PostgreSQL), see migration 0008
+    search_terms: Mapped[str | None] = mapped_column(Text)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
+
+    @property
+    def status(self) -> str:
+        """State as people see it: ``rectifying`` splits into its submitted sub-step."""
+        return status_of(self.state, self.submitted)
+
+
+def status_of(state: str, submitted: bool) -> str:
+    return "submitted" if state == State.RECTIFYING.value and submitted else state
+
+
+def open_items_sql(dialect: str, prefix: str = "items.") -> str:
+    """The overdue-able part of the ledger (assigned or rectifying, not submitted).
+
+    The partial indexes ``ix_items_open_*`` are built on exactly this text, and
+    queries filter with it verbatim, because SQLite only uses a partial index
+    when the query repeats its WHERE terms.
+    """
+    false = "false" if dialect == "postgresql" else "0"
+    return f"{prefix}state IN ('assigned', 'rectifying') AND {prefix}submitted = {false}"
+
+
+_OPEN_PG, _OPEN_SQLITE = open_items_sql("postgresql", ""), open_items_sql("sqlite", "")
+for _lvl in ("county", "township", "village"):
+    Index(
+        f"ix_items_open_{_lvl}_deadline",
+        Item.__table__.c[f"{_lvl}_id"],
+        Item.__table__.c.deadline,
+        sqlite_where=text(_OPEN_SQLITE),
+        postgresql_where=text(_OPEN_PG),
+    )
+Index(
+    "ix_items_open_deadline",
+    Item.__table__.c.deadline,
+    sqlite_where=text(_OPEN_SQLITE),
+    postgresql_where=text(_OPEN_PG),
+)
+# the city-wide overdue board (see bench/README.md: without it PostgreSQL scans)
+Index(
+    "ix_items_open_city_deadline",
+    Item.__table__.c.city_id,
+    Item.__table__.c.deadline,
+    Item.__table__.c.id,
+    sqlite_where=text(_OPEN_SQLITE),
+    postgresql_where=text(_OPEN_PG),
+)
+# sorting any list by deadline
+Index("ix_items_deadline_id", Item.__table__.c.deadline, Item.__table__.c.id)
+# status filters and per-status counts in every scope
+for _lvl in ("city", "county", "township", "village"):
+    Index(f"ix_items_{_lvl}_status", Item.__table__.c[f"{_lvl}_id"], Item.__table__.c.state,
+          Item.__table__.c.submitted)
+Index("ix_items_cycle", Item.__table__.c.cycle_id)
+Index("ix_items_standard", Item.__table__.c.standard_id)
+# "my items"; no state column, so that state changes do not rewrite it
+Index("ix_items_responsible_user", Item.__table__.c.responsible_user_id)
+
+
+class ItemEvent(Base):
+    """Append-only history of an item: one row per event, written with the change."""
+
+    __tablename__ = "item_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    #: equals the item's version after the event; unique per item
+    seq: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (UniqueConstraint("item_id", "seq"),)
+
+
+class Evidence(Base):
+    """One uploaded file attached to an item; the bytes live in the evidence store."""
+
+    __tablename__ = "evidence"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("item_events.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    mime: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    original_name: Mapped[str] = mapped_column(String(255))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class NumberSequence(Base):
+    """Per-prefix counters for item numbers such as ``2026Q4-<unit code>-003``."""
+
+    __tablename__ = "number_sequences"
+    prefix: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CalendarDay(Base):
+    """Every day of the covered range, official or Monday–Friday fallback.
+
+    ``workday_seq`` counts working days from the start of the table, so the
+    working days between two dates is a subtraction, also inside SQL.
+    """
+
+    __tablename__ = "calendar_days"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    is_workday: Mapped[bool] = mapped_column(Boolean)
+    official: Mapped[bool] = mapped_column(Boolean)
+    workday_seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(64))
+
+
+class CalendarYear(Base):
+    """A year whose official holiday and make-up workday schedule is loaded."""
+
+    __tablename__ = "calendar_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per key (``user:<name>`` or ``ip:<address>``), shared by all workers.
+
+    Kept in the database so that several web processes count the same failures;
+    see ``ledger.org.throttle``.
+    """
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
+                                                           default=utcnow)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- schedules, reminders and deliveries (SPEC §9, §10) ---------------------
+
+
+class JobRun(Base):
+    """One run of a scheduled job for one period or day: the jobs' idempotence key.
+
+    ``run_key`` names what the run was for (``2026Q4``, ``2026H2``, a date, or
+    ``latest`` for jobs without a period such as the delivery worker).  A job
+    whose key already ran ``ok`` is skipped; the admin page reads the last run
+    and its outcome from here.
+    """
+
+    __tablename__ = "job_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(64))
+    run_key: Mapped[str] = mapped_column(String(64))
+    #: running, ok, failed, skipped or missed
+    outcome: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("job_id", "run_key"),
+        Index("ix_job_runs_job_started", "job_id", "started_at"),
+    )
+
+
+class Notification(Base):
+    """One message to one user (the in-app inbox); other channels deliver copies of it.
+
+    ``dedupe_key`` makes every reminder happen once per item, deadline, offset
+    and recipient (a new deadline after an extension gets its own reminders).
+    """
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: reminder, overdue, board, digest, report or test
+    kind: Mapped[str] = mapped_column(String(16))
+    #: why this user gets it: responsible, township, county, supervisor, report, digest
+    audience: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
+    deadline: Mapped[dt.date | None] = mapped_column(Date)
+    #: working days until (positive) or past (negative) the deadline
+    offset_days: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                    index=True)
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at", "id"),)
+
+
+class Delivery(Base):
+    """One notification sent over one channel (inbox, email, webhook), with its fate.
+
+    Status: queued → sending → sent (→ read for the inbox), or failed with the
+    error; a failed delivery with ``next_attempt_at`` is retried, without it
+    it failed for good.  While ``sending``, ``next_attempt_at`` is the lease
+    after which a crashed worker's claim may be taken over.
+    """
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                                index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("notification_id", "channel"),)
+
+
+class AppSetting(Base):
+    """A setting editable from the admin pages (reminder offsets, SMTP, webhook).
+
+    Unset keys fall back to ``Settings`` (the environment); see ``ledger.notify.reminders``.
+    """
+
+    __tablename__ = "app_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict | list | str | int | bool | None] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- supervision: 催办, 约谈, 函询, 挂牌督办 and 通报 (SPEC §10) ---------------------
+
+
+class SupervisionRecord(Base):
+    """One supervision act (催办, 约谈, 函询, 挂牌督办) on one or many items.
+
+    ``kind`` is urge, interview, inquiry or listing; ``status`` is what can still
+    change (an inquiry: ``open`` → ``replied``; a listing: ``active`` →
+    ``lift_requested`` → ``lifted``) and ``details`` holds the kind's own fields
+    (see ``ledger.supervision.acts``).  ``unit_id`` is the deepest unit all its items
+    share.  Each act also appends a history entry to every item it covers.
+    """
+
+    __tablename__ = "supervision_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(16))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    details: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_supervision_records_kind_status", "kind", "status"),)
+
+
+class SupervisionRecordItem(Base):
+    """Which items a supervision record covers."""
+
+    __tablename__ = "supervision_record_items"
+    record_id: Mapped[int] = mapped_column(ForeignKey("supervision_records.id"),
+                                           primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+
+    __table_args__ = (Index("ix_supervision_record_items_item", "item_id", "record_id"),)
+
+
+class Notice(Base):
+    """A 通报, numbered per year and quarter (``2026年第4季度第3号``), listing items."""
+
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    #: the issuing unit (the issuer's own)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                    index=True)
+
+    __table_args__ = (UniqueConstraint("year", "quarter", "serial"),)
+
+
+class NoticeItem(Base):
+    """Which items a notice lists."""
+
+    __tablename__ = "notice_items"
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    #: how late the item was on the day of the notice (the printed notice stays as issued)
+    days_overdue: Mapped[int | None] = mapped_column(Integer)
+    workdays_overdue: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_notice_items_item", "item_id", "notice_id"),)
+
+
+# repeat findings: the same unit and standard in another cycle (the overdue board)
+Index("ix_items_unit_standard", Item.__table__.c.unit_id, Item.__table__.c.standard_id,
+      Item.__table__.c.cycle_id)

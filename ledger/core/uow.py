@@ -1,0 +1,93 @@
+"""The unit of work: the one owner of a database transaction.
+
+Services receive a ``UnitOfWork`` and call ``commit()`` when their change is
+complete; leaving the ``with`` block without committing rolls everything back.
+Views, jobs, models and workflow callbacks never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from ledger.core.errors import Conflict
+from ledger.core.evidence import EvidenceStore
+from ledger.core.settings import Settings
+
+
+@dataclass(frozen=True)
+class Context:
+    """Facts a workflow guard may need besides the object and the actor."""
+
+    today: dt.date
+    now: dt.datetime
+    follow_up_days: int = 365
+
+
+class UnitOfWork:
+    """A session and everything a service needs for one transaction."""
+
+    def __init__(self, session_factory: sessionmaker, settings: Settings,
+                 evidence: EvidenceStore, calendars: Callable[[Session], Any],
+                 clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.session_factory = session_factory
+        #: where "now" comes from; only backfills (the demo, imports of old sheets) pass one
+        self.clock = clock
+        self.settings = settings
+        self.evidence = evidence
+        #: the working-day calendar of a session's database (``ledger.calendar``'s
+        #: ``calendar_for``, passed in by ``bootstrap``: the core does not know the calendar)
+        self._calendars = calendars
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self.session_factory()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # close() rolls back whatever was not committed; loaded objects stay readable
+        self.session.close()
+
+    def commit(self) -> None:
+        """Commit; a concurrent change or duplicate key becomes ``Conflict``."""
+        self._write(self.session.commit)
+
+    def flush(self) -> None:
+        """Flush pending changes, mapping optimistic-lock failures to ``Conflict``."""
+        self._write(self.session.flush)
+
+    def _write(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except (StaleDataError, IntegrityError) as exc:
+            self.session.rollback()
+            raise Conflict("the item was changed by someone else; reload and try again") from exc
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    # --- time and calendar --------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        """The current instant in UTC (moved by time-machine in tests)."""
+        return self.clock() if self.clock is not None else dt.datetime.now(dt.UTC)
+
+    def today(self) -> dt.date:
+        """Today's date in the configured zone (Asia/Shanghai)."""
+        return self.now().astimezone(self.settings.zone).date()
+
+    def context(self) -> Context:
+        return Context(today=self.today(), now=self.now(),
+                       follow_up_days=self.settings.follow_up_days)
+
+    @cached_property
+    def calendar(self):
+        """The working-day calendar (a ``ledger.calendar.workdays.WorkCalendar``)."""
+        return self._calendars(self.session)

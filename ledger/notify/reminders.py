@@ -1,0 +1,590 @@
+"""Deadline reminders, the supervisors' digest, report reminders and the inbox (SPEC §10).
+
+The daily sweep is set-based: for each reminder offset one ``INSERT … SELECT …
+ON CONFLICT DO NOTHING`` finds the open items at that reminder point (through
+``calendar_days.workday_seq``, so "N working days" is a subtraction) and
+writes one notification per recipient.  The unique ``dedupe_key`` (kind, item,
+deadline, offset, user) makes every reminder happen once, however often the
+sweep runs; an extended deadline gets reminders of its own.  Deliveries for
+the other channels are then queued in one statement per channel, and
+``ledger.notify.delivery`` sends them.
+
+Settings editable by admins live in ``app_settings`` and fall back to
+``Settings`` (the environment): see ``notify_settings``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    true,
+    union_all,
+    update,
+)
+from sqlalchemy.orm import aliased
+
+from ledger.core.db import dialect_insert
+from ledger.core.errors import ValidationError
+from ledger.core.models import (
+    AppSetting,
+    CalendarDay,
+    Delivery,
+    Item,
+    Notification,
+    Role,
+    Unit,
+    User,
+)
+from ledger.core.uow import UnitOfWork
+from ledger.items.queries import open_predicate
+
+#: reminder report windows: the last this many working days of a quarter / half-year
+REPORT_LEAD_WORKDAYS = 3
+CHANNELS = ("inbox", "email", "webhook")
+SMTP_TLS = ("none", "starttls", "ssl")
+WEBHOOK_KINDS = ("wecom", "dingtalk")
+
+
+# --- settings -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Reminder points and channels: ``app_settings`` over the environment's values.
+
+    The defaults are the ``Settings`` (see ``_defaults``); only the webhook's
+    kind has none there.
+    """
+
+    reminder_offsets: tuple[int, ...]
+    overdue_every: int
+    board_threshold_days: int
+    email_enabled: bool
+    smtp_host: str
+    smtp_port: int
+    smtp_user: str
+    smtp_password: str
+    smtp_from: str
+    smtp_tls: str
+    webhook_enabled: bool
+    webhook_url: str
+    webhook_kind: str = "wecom"
+
+    def public(self) -> dict:
+        """For display: everything but the SMTP password (only whether one is set)."""
+        out = asdict(self)
+        out["smtp_password"] = "********" if self.smtp_password else ""
+        out["reminder_offsets"] = list(self.reminder_offsets)
+        return out
+
+
+def _defaults(uow: UnitOfWork) -> NotifySettings:
+    s = uow.settings
+    return NotifySettings(
+        reminder_offsets=tuple(s.reminder_offsets), overdue_every=s.overdue_every,
+        board_threshold_days=s.board_threshold_days, email_enabled=bool(s.smtp_host),
+        smtp_host=s.smtp_host, smtp_port=s.smtp_port, smtp_user=s.smtp_user,
+        smtp_password=s.smtp_password, smtp_from=s.smtp_from, smtp_tls=s.smtp_tls,
+        webhook_enabled=bool(s.webhook_url), webhook_url=s.webhook_url,
+    )
+
+
+def notify_settings(uow: UnitOfWork) -> NotifySettings:
+    """The settings in force: stored values over the environment's (one query)."""
+    stored = dict(uow.session.execute(select(AppSetting.key, AppSetting.value)).all())
+    known = {f.name for f in fields(NotifySettings)}
+    values = {k: v for k, v in stored.items() if k in known}
+    if "reminder_offsets" in values:
+        values["reminder_offsets"] = tuple(values["reminder_offsets"])
+    return replace(_defaults(uow), **values)
+
+
+def _validated(current: NotifySettings, changes: dict) -> dict:
+    known = {f.name: f for f in fields(NotifySettings)}
+    errors: dict[str, str] = {}
+    out: dict = {}
+    for name, value in changes.items():
+        if name not in known:
+            errors[name] = "unknown setting"
+            continue
+        try:
+            out[name] = _coerce(name, value)
+        except (TypeError, ValueError) as exc:
+            errors[name] = str(exc) or "invalid"
+    merged = replace(current, **out) if not errors else current
+    if not errors:
+        if merged.email_enabled and not merged.smtp_host:
+            errors["smtp_host"] = "e-mail needs an SMTP host"
+        if merged.webhook_enabled and not merged.webhook_url:
+            errors["webhook_url"] = "the webhook needs a URL"
+    if errors:
+        raise ValidationError("invalid notification settings", fields=errors)
+    return out
+
+
+def _coerce(name: str, value: object) -> object:
+    if name == "reminder_offsets":
+        if isinstance(value, str):
+            value = [p for p in value.replace(" ", "").split(",") if p]
+        offsets = sorted({int(v) for v in value}, reverse=True)  # type: ignore[union-attr]
+        if any(o < 0 or o > 60 for o in offsets):
+            raise ValueError("offsets are working days between 0 and 60")
+        return offsets
+    if name in ("overdue_every", "board_threshold_days", "smtp_port"):
+        number = int(value)  # type: ignore[arg-type]
+        top = 65535 if name == "smtp_port" else 365
+        if not 1 <= number <= top:
+            raise ValueError(f"must be between 1 and {top}")
+        return number
+    if name in ("email_enabled", "webhook_enabled"):
+        if isinstance(value, str):
+            return value.lower() in ("1", "true", "on", "yes")
+        return bool(value)
+    text_value = "" if value is None else str(value).strip()
+    if name == "smtp_tls" and text_value not in SMTP_TLS:
+        raise ValueError("one of " + ", ".join(SMTP_TLS))
+    if name == "webhook_kind" and text_value not in WEBHOOK_KINDS:
+        raise ValueError("one of " + ", ".join(WEBHOOK_KINDS))
+    if name == "webhook_url" and text_value and not text_value.startswith(
+            ("http://", "https://")):
+        raise ValueError("an http:// or https:// URL")
+    return text_value
+
+
+def set_notify_settings(uow: UnitOfWork, **changes: object) -> NotifySettings:
+    """Store settings from the admin page (validated, all or nothing) and commit.
+
+    ``smtp_password=None`` or ``""`` from a form that shows it masked keeps the
+    stored password; pass ``clear_smtp_password=True`` to remove it.
+    """
+    clear = bool(changes.pop("clear_smtp_password", False))
+    if changes.get("smtp_password") in (None, "", "********"):
+        changes.pop("smtp_password", None)
+    if clear:
+        changes["smtp_password"] = ""
+    values = _validated(notify_settings(uow), changes)
+    now = uow.now()
+    for key, value in values.items():
+        ins = dialect_insert(uow.session, AppSetting.__table__).values(
+            key=key, value=value, updated_at=now)
+        uow.session.execute(ins.on_conflict_do_update(
+            index_elements=["key"], set_={"value": ins.excluded.value, "updated_at": now}))
+    uow.commit()
+    return notify_settings(uow)
+
+
+# --- the sweep -----------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    """Notifications created per offset (``-3`` etc. are overdue points) and queued deliveries."""
+
+    notifications: dict[str, int] = field(default_factory=dict)
+    deliveries: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.notifications.values())
+
+
+def _text(value: str):
+    return literal(value, String)
+
+
+def _str(column):
+    return cast(column, String)
+
+
+def _today_seq(today: dt.date):
+    return select(CalendarDay.workday_seq).where(
+        CalendarDay.day == literal(today, Date)).scalar_subquery()
+
+
+def _item_columns():
+    return (Item.id.label("item_id"), Item.number, Item.description, Item.deadline,
+            Item.responsible_user_id, Item.city_id, Item.county_id, Item.township_id)
+
+
+def _recipients(hit, *, overdue: bool, board_threshold: int | None):
+    """One SELECT per kind of recipient, UNION ALL-ed: responsible, township, county, board.
+
+    Each branch repeats the item subquery instead of sharing a CTE: a statement
+    that starts with ``WITH`` gets no row count from Python's sqlite3, and the
+    partial index makes each repetition an index range read.
+    """
+    u = aliased(User)
+    active = u.active == true()
+
+    def branch(name: str, audience: str, on):
+        h = hit.subquery(f"hit_{name}")
+        return (select(h, u.id.label("user_id"), _text(audience).label("audience"))
+                .join(u, and_(on(h), active)))
+
+    branches = [branch("r", "responsible", lambda h: u.id == h.c.responsible_user_id)]
+    if overdue:
+        branches.append(branch("t", "township", lambda h: and_(
+            u.unit_id == h.c.township_id, u.role == Role.TOWNSHIP_STAFF.value)))
+        branches.append(branch("c", "county", lambda h: and_(
+            u.unit_id == h.c.county_id, u.role == Role.COUNTY_STAFF.value)))
+    if board_threshold is not None:
+        sup = branch("s", "supervisor", lambda h: and_(
+            u.role == Role.SUPERVISOR.value,
+            u.unit_id.in_([h.c.city_id, h.c.county_id, h.c.township_id])))
+        branches.append(sup.where(sup.selected_columns.late >= board_threshold))
+    return union_all(*branches).subquery("rcpt")
+
+
+def _insert_notifications(uow: UnitOfWork, rows, *, now, kind, title, body, key,
+                          offset) -> int:
+    """``INSERT INTO notifications … SELECT … FROM rows ON CONFLICT DO NOTHING``; the count."""
+    cols = ["user_id", "kind", "audience", "item_id", "deadline", "offset_days", "title",
+            "body", "dedupe_key", "created_at"]
+    source = select(
+        rows.c.user_id, kind, rows.c.audience, rows.c.item_id, rows.c.deadline, offset,
+        func.substr(title, 1, 200), body, key, literal(now, DateTime(timezone=True)),
+    ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT
+    ins = dialect_insert(uow.session, Notification.__table__).from_select(cols, source)
+    ins = ins.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = uow.session.execute(ins.execution_options(preserve_rowcount=True))
+    return max(result.rowcount, 0)
+
+
+def _summary(rows):
+    return rows.c.number + _text(" ") + func.substr(rows.c.description, 1, 300) \
+        + _text("(整改时限 ") + _str(rows.c.deadline) + _text(")")
+
+
+def _remind_before(uow: UnitOfWork, now: dt.datetime, today: dt.date, offset: int) -> int:
+    """Open items whose deadline is ``offset`` working days ahead (0: today)."""
+    dl = aliased(CalendarDay)
+    due_days = select(dl.day).where(dl.workday_seq == _today_seq(today) + offset,
+                                    dl.day >= literal(today, Date))
+    hit = (select(*_item_columns(), literal(0, Integer).label("late"))
+           .where(open_predicate(uow.session), Item.deadline.in_(due_days)))
+    rows = _recipients(hit, overdue=False, board_threshold=None)
+    title = (_text("整改提醒:今天是整改时限 ") if offset == 0
+             else _text(f"整改提醒:距整改时限还有 {offset} 个工作日 ")) + rows.c.number
+    key = (_text("r:") + _str(rows.c.item_id) + _text(":") + _str(rows.c.deadline)
+           + _text(f":{offset}:") + _str(rows.c.user_id))
+    return _insert_notifications(uow, rows, now=now, kind=_text("reminder"), title=title,
+                                 body=_summary(rows), key=key,
+                                 offset=literal(offset, Integer))
+
+
+def _remind_overdue(uow: UnitOfWork, now: dt.datetime, today: dt.date, every: int,
+                    threshold: int) -> int:
+    """Open items overdue by a multiple of ``every`` working days, in one statement.
+
+    Also the township and county staff in charge; past ``threshold`` working days,
+    once per item and deadline, the supervisors in scope (the 督办 board).
+    """
+    dl = aliased(CalendarDay)
+    late = _today_seq(today) - dl.workday_seq
+    hit = (select(*_item_columns(), late.label("late"))
+           .join(dl, dl.day == Item.deadline)
+           .where(open_predicate(uow.session), Item.deadline < literal(today, Date),
+                  late >= every, late % every == 0))
+    rows = _recipients(hit, overdue=True, board_threshold=threshold)
+    board = rows.c.audience == "supervisor"
+    late_text = _str(rows.c.late)
+    title = case((board, _text("督办:已逾期 ") + late_text + _text(" 个工作日 ")),
+                 else_=_text("逾期提醒:已逾期 ") + late_text + _text(" 个工作日 ")) + rows.c.number
+    key = case(
+        (board, _text("b:") + _str(rows.c.item_id) + _text(":") + _str(rows.c.deadline)
+         + _text(":") + _str(rows.c.user_id)),
+        else_=_text("r:") + _str(rows.c.item_id) + _text(":") + _str(rows.c.deadline)
+        + _text(":-") + late_text + _text(":") + _str(rows.c.user_id))
+    kind = case((board, _text("board")), else_=_text("overdue"))
+    return _insert_notifications(uow, rows, now=now, kind=kind, title=title, body=_summary(rows),
+                                 key=key, offset=-rows.c.late)
+
+
+def queue_deliveries(uow: UnitOfWork, settings: NotifySettings,
+                     created_at: dt.datetime) -> dict[str, int]:
+    """Deliveries for the notifications created at ``created_at``: one statement per channel.
+
+    The inbox copy is ``sent`` at once; e-mail goes to recipients with an address;
+    the webhook (one group) gets the responsible person's copy only, so a group
+    sees each reminder once and not once per recipient.
+    """
+    now = literal(created_at, DateTime(timezone=True))
+    n, u = Notification, User
+    fresh = n.created_at == now
+    plans = {"inbox": (select(n.id, _text("inbox"), _text("sent"), now, null(), now)
+                       .where(fresh))}
+    if settings.email_enabled:
+        plans["email"] = (select(n.id, _text("email"), _text("queued"), now, now, null())
+                          .join(u, u.id == n.user_id)
+                          .where(fresh, u.email.is_not(None), u.email != ""))
+    if settings.webhook_enabled:
+        plans["webhook"] = (select(n.id, _text("webhook"), _text("queued"), now, now, null())
+                            .where(fresh, n.audience == "responsible"))
+    counts = {}
+    for channel, source in plans.items():
+        ins = dialect_insert(uow.session, Delivery.__table__).from_select(
+            ["notification_id", "channel", "status", "created_at", "next_attempt_at", "sent_at"],
+            source).on_conflict_do_nothing(index_elements=["notification_id", "channel"])
+        counts[channel] = max(uow.session.execute(
+            ins.execution_options(preserve_rowcount=True)).rowcount, 0)
+    return counts
+
+
+def reminder_sweep(uow: UnitOfWork, today: dt.date | None = None) -> SweepResult:
+    """The daily deadline reminders: one statement per offset, then the deliveries; commits.
+
+    Safe to run any number of times a day: the unique keys keep every reminder single.
+    """
+    today = today or uow.today()
+    settings = notify_settings(uow)
+    now = uow.now()
+    result = SweepResult()
+    for offset in settings.reminder_offsets:
+        result.notifications[str(offset)] = _remind_before(uow, now, today, offset)
+    result.notifications["overdue"] = _remind_overdue(
+        uow, now, today, settings.overdue_every, settings.board_threshold_days)
+    result.deliveries = queue_deliveries(uow, settings, now)
+    uow.commit()
+    return result
+
+
+# --- the supervisors' digest and the report reminders --------------------------------
+
+
+def _insert_rows(uow: UnitOfWork, rows: list[dict], now: dt.datetime) -> int:
+    if not rows:
+        return 0
+    for row in rows:
+        row.setdefault("created_at", now)
+        row.setdefault("item_id", None)
+    ins = dialect_insert(uow.session, Notification.__table__).values(rows)
+    ins = ins.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return max(uow.session.execute(ins.execution_options(preserve_rowcount=True)).rowcount, 0)
+
+
+def overdue_digest(uow: UnitOfWork, today: dt.date | None = None) -> SweepResult:
+    """One notification a day per supervisor with overdue items in scope; commits.
+
+    Counts the overdue items and those past the board threshold, one grouped
+    query per level a supervisor can sit at (city, county).
+    """
+    today = today or uow.today()
+    settings = notify_settings(uow)
+    dl = aliased(CalendarDay)
+    late = _today_seq(today) - dl.workday_seq
+    rows = []
+    for level in ("city", "county", "township"):
+        q = (select(User.id, func.count(Item.id),
+                    func.sum(case((late >= settings.board_threshold_days, 1), else_=0)))
+             .select_from(User)
+             .join(Unit, Unit.id == User.unit_id)
+             .join(Item, getattr(Item, f"{level}_id") == User.unit_id)
+             .join(dl, dl.day == Item.deadline)
+             .where(User.role == Role.SUPERVISOR.value, User.active == true(),
+                    Unit.level == level, open_predicate(uow.session),
+                    Item.deadline < today)
+             .group_by(User.id))
+        for user_id, overdue, past in uow.session.execute(q):
+            rows.append({
+                "user_id": user_id, "kind": "digest", "audience": "digest",
+                "title": f"逾期问题日报 {today.isoformat()}:{overdue} 项逾期",
+                "body": (f"截至 {today.isoformat()},辖区内逾期未整改问题 {overdue} 项,"
+                         f"其中逾期超过 {settings.board_threshold_days} 个工作日的 "
+                         f"{int(past or 0)} 项。"),
+                "dedupe_key": f"d:{today.isoformat()}:{user_id}",
+            })
+    now = uow.now()
+    result = SweepResult(notifications={"digest": _insert_rows(uow, rows, now)})
+    result.deliveries = queue_deliveries(uow, settings, now)
+    uow.commit()
+    return result
+
+
+def _period_end(today: dt.date, months: int) -> dt.date:
+    """Last day of the quarter (``months=3``) or half-year (6) containing ``today``."""
+    last_month = ((today.month - 1) // months + 1) * months
+    first_next = dt.date(today.year + (last_month == 12), last_month % 12 + 1, 1)
+    return first_next - dt.timedelta(days=1)
+
+
+def report_window(uow: UnitOfWork, period_end: dt.date) -> dt.date:
+    """The first day of the report window: ``REPORT_LEAD_WORKDAYS`` working days to the end."""
+    cal = uow.calendar
+    day, seen = period_end, 0
+    while True:
+        if cal.is_workday(day):
+            seen += 1
+            if seen == REPORT_LEAD_WORKDAYS:
+                return day
+        day -= dt.timedelta(days=1)
+
+
+def report_reminders(uow: UnitOfWork, today: dt.date | None = None) -> SweepResult:
+    """Remind township staff at quarter end (to report to the county) and county staff
+    at half-year end (to the city); commits.
+
+    Due in the last ``REPORT_LEAD_WORKDAYS`` working days of the period and up to
+    its last day, once per period and person, so a day the scheduler was down
+    is caught up the next day.
+    """
+    today = today or uow.today()
+    now = uow.now()
+    result = SweepResult()
+    plans = [("quarter", 3, Role.TOWNSHIP_STAFF, "县委组织部",
+              f"{today.year}Q{(today.month - 1) // 3 + 1}", "季度")]
+    if _period_end(today, 3) == _period_end(today, 6):  # the quarter ends a half-year
+        plans.append(("half", 6, Role.COUNTY_STAFF, "市委组织部",
+                      f"{today.year}H{1 if today.month <= 6 else 2}", "半年"))
+    for name, months, role, to, period, word in plans:
+        end = _period_end(today, months)
+        if not report_window(uow, end) <= today <= end:
+            result.notifications[name] = 0
+            continue
+        users = uow.session.scalars(select(User.id).where(User.role == role.value,
+                                                          User.active == true()))
+        rows = [{
+            "user_id": user_id, "kind": "report", "audience": "report",
+            "title": f"{word}报告提醒:请于 {end.isoformat()} 前向{to}报送 {period} 情况",
+            "body": (f"{period} 即将结束。请将本{word}观摩评议排名及问题整改台账情况"
+                     f"(发现、销号、整改率、逾期)报送{to}。"),
+            "dedupe_key": f"p:{period}:{user_id}",
+        } for user_id in users]
+        result.notifications[name] = _insert_rows(uow, rows, now)
+    result.deliveries = queue_deliveries(uow, notify_settings(uow), now)
+    uow.commit()
+    return result
+
+
+# --- the inbox -----------------------------------------------------------------
+
+
+def insert_notification(uow: UnitOfWork, *, user_id: int, kind: str, title: str, body: str,
+                        item_id: int | None = None) -> int:
+    """One ad-hoc notification (a test message, a notice) with its inbox delivery; commits."""
+    if uow.session.get(User, user_id) is None:
+        raise ValidationError("no such user", fields={"to": "unknown user"})
+    now = uow.now()
+    note = Notification(user_id=user_id, kind=kind, audience=kind, item_id=item_id,
+                        title=title[:200], body=body, created_at=now,
+                        dedupe_key=f"{kind}:{user_id}:{uuid.uuid4().hex}")
+    uow.session.add(note)
+    uow.flush()
+    uow.session.add(Delivery(notification_id=note.id, channel="inbox", status="sent",
+                             attempts=0, created_at=now, sent_at=now))
+    uow.commit()
+    return note.id
+
+
+def unread_count(uow: UnitOfWork, user_id: int) -> int:
+    """How many of the user's notifications are unread (for the header badge)."""
+    return uow.session.scalar(select(func.count(Notification.id)).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+
+
+def list_inbox(uow: UnitOfWork, user_id: int, *, unread_only: bool = False, page: int = 1,
+               per_page: int = 20) -> list[dict]:
+    """The user's own notifications, newest first."""
+    per_page = max(1, min(per_page, 200))
+    q = (select(Notification.id, Notification.kind, Notification.audience, Notification.title,
+                Notification.body, Notification.item_id, Notification.deadline,
+                Notification.offset_days, Notification.created_at, Notification.read_at)
+         .where(Notification.user_id == user_id)
+         .order_by(Notification.id.desc())
+         .limit(per_page).offset((max(1, page) - 1) * per_page))
+    if unread_only:
+        q = q.where(Notification.read_at.is_(None))
+    return [dict(row._mapping) for row in uow.session.execute(q)]
+
+
+def mark_read(uow: UnitOfWork, user_id: int, notification_ids: list[int] | None = None) -> int:
+    """Mark the user's notifications read (all unread when ``notification_ids`` is None).
+
+    Ids of other users' notifications are ignored, so nothing leaks; commits and
+    returns how many changed.  Their inbox deliveries become ``read``.
+    """
+    now = uow.now()
+    mine = select(Notification.id).where(Notification.user_id == user_id,
+                                         Notification.read_at.is_(None))
+    if notification_ids is not None:
+        if not notification_ids:
+            return 0
+        mine = mine.where(Notification.id.in_([int(i) for i in notification_ids]))
+    ids = list(uow.session.scalars(mine))
+    if not ids:
+        return 0
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        uow.session.execute(update(Notification).where(Notification.id.in_(chunk))
+                            .values(read_at=now))
+        uow.session.execute(update(Delivery).where(Delivery.notification_id.in_(chunk),
+                                                   Delivery.channel == "inbox")
+                            .values(status="read"))
+    uow.commit()
+    return len(ids)
+
+
+# --- read-only helpers for the inbox page --------------------------------------------
+
+
+@dataclass
+class InboxPage:
+    """One page of a user's inbox: rows (with the item's number), the total and unread count."""
+
+    rows: list[dict]
+    page: int
+    per_page: int
+    total: int
+    unread: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _inbox_columns():
+    return (Notification.id, Notification.kind, Notification.audience, Notification.title,
+            Notification.body, Notification.item_id, Notification.deadline,
+            Notification.offset_days, Notification.created_at, Notification.read_at,
+            Item.number.label("item_number"), Item.description.label("item_description"))
+
+
+def inbox_page(uow: UnitOfWork, user_id: int, *, unread_only: bool = False, page: int = 1,
+               per_page: int = 20) -> InboxPage:
+    """The user's own notifications, newest first, with the item's number; three indexed queries."""
+    per_page = max(1, min(per_page, 200))
+    page = max(1, page)
+    mine = Notification.user_id == user_id
+    unread = unread_count(uow, user_id)
+    total = unread if unread_only else uow.session.scalar(
+        select(func.count(Notification.id)).where(mine)) or 0
+    q = (select(*_inbox_columns())
+         .outerjoin(Item, Item.id == Notification.item_id)
+         .where(mine)
+         .order_by(Notification.id.desc())
+         .limit(per_page).offset((page - 1) * per_page))
+    if unread_only:
+        q = q.where(Notification.read_at.is_(None))
+    rows = [dict(row._mapping) for row in uow.session.execute(q)]
+    return InboxPage(rows, page, per_page, total, unread)
+
+
+def own_notification(uow: UnitOfWork, user_id: int, notification_id: int) -> dict | None:
+    """One notification of the user (None when it does not exist or is someone else's)."""
+    row = uow.session.execute(
+        select(*_inbox_columns()).outerjoin(Item, Item.id == Notification.item_id)
+        .where(Notification.id == notification_id, Notification.user_id == user_id)).first()
+    return dict(row._mapping) if row else None

@@ -1,0 +1,83 @@
+"""Observation cycles: opening one creates an observation per target unit.
+
+``open_cycle`` is idempotent by unique keys, not by checks in Python: the
+cycle is unique per (kind, period) and the observation per (cycle, unit), and
+both inserts use ``ON CONFLICT DO NOTHING``.  A re-run therefore creates
+nothing, except observations for units added since (full coverage).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import literal, select
+
+from ledger.catalog.standards import current_catalog
+from ledger.core.db import dialect_insert
+from ledger.core.errors import ValidationError
+from ledger.core.models import Cycle, CycleKind, Level, Observation, Unit
+from ledger.core.uow import UnitOfWork
+
+PERIOD_PATTERNS = {
+    CycleKind.VILLAGE_QUARTERLY: re.compile(r"^(\d{4})Q([1-4])$"),
+    CycleKind.TOWNSHIP_HALF_YEARLY: re.compile(r"^(\d{4})H([12])$"),
+}
+TARGET_LEVEL = {
+    CycleKind.VILLAGE_QUARTERLY: Level.VILLAGE,
+    CycleKind.TOWNSHIP_HALF_YEARLY: Level.TOWNSHIP,
+}
+
+
+@dataclass(frozen=True)
+class OpenedCycle:
+    cycle_id: int
+    created: bool
+    observations_created: int
+
+
+def period_for(kind: str, day: dt.date) -> str:
+    """The period containing ``day``: ``2026Q4`` or ``2026H2``."""
+    if CycleKind(kind) is CycleKind.VILLAGE_QUARTERLY:
+        return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+    return f"{day.year}H{1 if day.month <= 6 else 2}"
+
+
+def validate_period(kind: str, period: str) -> CycleKind:
+    try:
+        kind_ = CycleKind(kind)
+    except ValueError:
+        raise ValidationError(f"unknown cycle kind {kind!r}", fields={"kind": "unknown"}) from None
+    if not PERIOD_PATTERNS[kind_].match(period or ""):
+        example = "2026Q4" if kind_ is CycleKind.VILLAGE_QUARTERLY else "2026H2"
+        raise ValidationError(f"a {kind_.value} period looks like {example}",
+                              fields={"period": "invalid period"})
+    return kind_
+
+
+def open_cycle(uow: UnitOfWork, kind: str, period: str, theme: str | None = None) -> OpenedCycle:
+    """Open the cycle and plan one observation per target unit; safe to call again."""
+    kind_ = validate_period(kind, period)
+    session = uow.session
+    catalog = current_catalog(session)
+    if catalog is None:
+        raise ValidationError("load the standards catalog first (sanhu db upgrade)")
+    ins = dialect_insert(session, Cycle.__table__).values(
+        kind=kind_.value, period=period, catalog_version_id=catalog.id, theme=theme,
+        opened_at=uow.now(),
+    ).on_conflict_do_nothing(index_elements=["kind", "period"])
+    # psycopg reports rowcount only when asked to keep it
+    keep = {"preserve_rowcount": True}
+    created = session.execute(ins.execution_options(**keep)).rowcount == 1
+    cycle_id = session.scalar(select(Cycle.id).where(Cycle.kind == kind_.value,
+                                                     Cycle.period == period))
+    targets = select(
+        literal(cycle_id), Unit.id, Unit.parent_id, literal("planned")
+    ).where(Unit.level == TARGET_LEVEL[kind_].value, Unit.active.is_(True))
+    obs = dialect_insert(session, Observation.__table__).from_select(
+        ["cycle_id", "unit_id", "observing_unit_id", "status"], targets
+    ).on_conflict_do_nothing(index_elements=["cycle_id", "unit_id"])
+    added = session.execute(obs.execution_options(**keep)).rowcount
+    uow.commit()
+    return OpenedCycle(cycle_id, created, max(added, 0))

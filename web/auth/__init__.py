@@ -1,0 +1,1 @@
+"""Sign-in, sign-out, the language choice and the account page (password change)."""

@@ -1,0 +1,49 @@
+"""What every page shares: the navigation for the signed-in user's role.
+
+A link appears only when its blueprint is registered and the role may use it,
+so the menu never offers a page that would answer 403.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ledger.core.models import Role
+
+STAFF = {Role.CITY_STAFF.value, Role.COUNTY_STAFF.value, Role.TOWNSHIP_STAFF.value}
+EVERYONE = {r.value for r in Role}
+
+#: (endpoint, label, roles that see the link)
+NAV = (
+    ("home.index", _l("Home"), EVERYONE - {Role.ADMIN.value}),
+    ("ledger.index", _l("Ledger"), EVERYONE - {Role.ADMIN.value}),
+    ("items.new", _l("Record a problem"),
+     {Role.COUNTY_STAFF.value, Role.TOWNSHIP_STAFF.value, Role.SUPERVISOR.value}),
+    ("supervision.board", _l("Overdue board"), STAFF - {"township_staff"} | {"supervisor"}),
+    ("admin.index", _l("Administration"), {Role.ADMIN.value}),
+)
+
+
+def nav_links() -> list[tuple[str, str, bool]]:
+    """(url, label, active) for the current user's menu."""
+    if not current_user.is_authenticated:
+        return []
+    from flask import url_for
+
+    links = []
+    for endpoint, label, roles in NAV:
+        if endpoint not in current_app.view_functions or current_user.actor.role not in roles:
+            continue
+        blueprint = endpoint.split(".")[0]
+        links.append((url_for(endpoint), str(label), request.blueprint == blueprint))
+    return links
+
+
+def has_endpoint(endpoint: str) -> bool:
+    return endpoint in current_app.view_functions
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(nav_links=nav_links, has_endpoint=has_endpoint)

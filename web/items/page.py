@@ -1,0 +1,141 @@
+"""Everything the item page shows, gathered for one render.
+
+Kept apart from the views in ``web/items/views.py`` so that a refused form and a
+plain visit render the same page: the fresh item, the forms the workflow
+allows now, and (after a refusal) the user's own form with what they typed.
+"""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from ledger.core.actors import Actor
+from ledger.core.models import Cycle, Evidence, ItemEvent, Standard, Unit, User
+from ledger.core.uow import UnitOfWork
+from ledger.items import services as svc
+from ledger.items.queries import get_item, item_rows, responsible_candidates
+from ledger.items.workflow import ITEM_LEVELS
+from web.core.labels import CATEGORY_LABELS, ROLE_LABELS, SEVERITY_LABELS, SOURCE_LABELS
+from web.items.forms import EVENT_FORMS, EVENT_LABELS
+from web.items.uploads import KeptFile
+from web.supervision.views import item_card as supervision_card
+
+#: how many units a picker lists before asking for a narrower scope
+UNIT_PICKER_LIMIT = 3000
+
+
+def units_below(uow: UnitOfWork, actor: Actor) -> list[Unit]:
+    """Townships and villages in the actor's subtree, below their own unit (for pickers)."""
+    return list(uow.session.scalars(
+        select(Unit).where(actor.scope_clause(Unit), Unit.id != actor.unit_id,
+                           Unit.level.in_(sorted(ITEM_LEVELS)), Unit.active.is_(True))
+        .order_by(Unit.township_id, Unit.level, Unit.code).limit(UNIT_PICKER_LIMIT)))
+
+
+def unit_choices(units: list[Unit]) -> list[SelectChoice]:
+    """Townships followed by their villages, the villages indented."""
+    return [SelectChoice(u.id, ("\u3000" if u.level == "village" else "") + f"{u.name} ({u.code})")
+            for u in units]
+
+
+def fill_choices(uow: UnitOfWork, actor: Actor, item_id: int, event: str, form) -> None:
+    """Give the form of ``event`` its choices (``NotFound`` when the item is out of scope)."""
+    item = get_item(uow.session, actor, item_id)
+    if event == "assign":
+        people = responsible_candidates(uow.session, actor, item.unit_id)
+        form.responsible_user_id.choices = [SelectChoice(p.id, _person(p)) for p in people]
+        if len(people) == 1 and not form.is_submitted():
+            form.responsible_user_id.data = people[0].id
+    elif event == "reassign":
+        form.unit_id.choices = unit_choices(units_below(uow, actor))
+        if form.unit_id.data is None or not form.is_submitted():
+            form.unit_id.data = item.unit_id
+        people = responsible_candidates(uow.session, actor, item.unit_id)
+        form.responsible_user_id.choices = [
+            SelectChoice(0, _l("— the secretary of the chosen unit —")),
+            *(SelectChoice(p.id, _person(p)) for p in people)]
+
+
+def _person(user: User) -> str:
+    return f"{user.display_name}" + (f" · {user.post}" if user.post else "")
+
+
+def fill_record_choices(uow: UnitOfWork, actor: Actor, form) -> None:
+    """Units below the actor, the current catalog's standards, the cycles."""
+    form.unit_id.choices = unit_choices(units_below(uow, actor))
+    standards = uow.session.scalars(
+        select(Standard).where(Standard.catalog_version_id == _latest_catalog(uow))
+        .order_by(Standard.set, Standard.number)).all()
+    set_labels = {"basic": str(_l("Basic standard")), "demonstration": str(_l("Model standard"))}
+    form.standard_id.choices = [SelectChoice(0, _l("— none —")), *(
+        SelectChoice(s.id, f"{s.number} · {s.title[:40]}",
+                     optgroup=f"{set_labels.get(s.set, s.set)} · {s.category}")
+        for s in standards)]
+    cycles = uow.session.scalars(select(Cycle).order_by(Cycle.opened_at.desc()).limit(12)).all()
+    form.cycle_id.choices = [SelectChoice(0, _l("— none —")),
+                             *(SelectChoice(c.id, c.period) for c in cycles)]
+
+
+def _latest_catalog(uow: UnitOfWork):
+    from ledger.core.models import CatalogVersion
+    return uow.session.scalar(select(CatalogVersion.id).order_by(CatalogVersion.id.desc())
+                              .limit(1))
+
+
+def render(uow: UnitOfWork, item_id: int, active_event: str | None = None, active_form=None, *,
+           kept: list[KeptFile] = (), message: str | None = None, status: int = 200,
+           conflict: bool = False, preview: dict | None = None):
+    """Render the item page (``NotFound`` outside the user's scope)."""
+    actor = current_user.actor
+    s = uow.session
+    item = get_item(s, actor, item_id)
+    today = uow.today()
+    events = svc.available_events(uow, item_id, actor)
+    forms = {}
+    for event in events:
+        if event == active_event and active_form is not None:
+            form = active_form
+        else:
+            form = EVENT_FORMS[event](prefix=event, formdata=None)
+            fill_choices(uow, actor, item_id, event, form)
+        form.expected_version.data = str(item.version)
+        forms[event] = form
+    stale_form = active_form if active_event and active_event not in forms else None
+
+    unit_ids = {i for i in (item.county_id, item.township_id, item.village_id) if i}
+    units = {u.id: u for u in s.scalars(select(Unit).where(Unit.id.in_(unit_ids)))}
+    history = list(s.scalars(select(ItemEvent).where(ItemEvent.item_id == item.id)
+                             .order_by(ItemEvent.seq)))
+    evidence = list(s.scalars(select(Evidence).where(Evidence.item_id == item.id)
+                              .order_by(Evidence.id)))
+    people_ids = {e.actor_id for e in history} | {
+        i for i in (item.responsible_user_id, item.verifier_id, item.created_by_id,
+                    item.submitted_by_id) if i}
+    people = {u.id: u for u in s.scalars(select(User).where(User.id.in_(people_ids)))}
+    by_event: dict[int | None, list[Evidence]] = {}
+    for ev in evidence:
+        by_event.setdefault(ev.event_id, []).append(ev)
+    # the traffic light and days overdue as every list computes them (one row, in SQL)
+    (row,) = item_rows(s, [item.id], today, uow.settings.warning_days)
+    overdue = ({"days": row["days_overdue"], "workdays": row["workdays_overdue"]}
+               if row["overdue"] else None)
+    return render_template(
+        "items/view.html", item=item, status=item.status, units=units,
+        standard=s.get(Standard, item.standard_id) if item.standard_id else None,
+        cycle=s.get(Cycle, item.cycle_id) if item.cycle_id else None,
+        history=history, evidence=evidence, evidence_by_event=by_event, people=people,
+        forms=forms, labels=EVENT_LABELS, role_labels=ROLE_LABELS, active_event=active_event,
+        stale_form=stale_form, kept=list(kept), message=message, conflict=conflict,
+        preview=preview, light=row["light"], overdue=overdue,
+        today=today, source_labels=SOURCE_LABELS, severity_labels=SEVERITY_LABELS,
+        category_labels=CATEGORY_LABELS,
+        supervision=supervision_card(s, actor, item.id),
+    ), status
+
+
+def render_record(form, preview: dict | None):
+    return render_template("items/new.html", form=form, preview=preview)

@@ -1,0 +1,210 @@
+"""One ledger item: its page, the event forms the workflow allows, evidence, recording.
+
+The page offers exactly the events of ``services.available_events`` (the
+workflow table).  Posting an event follows one path: validate the form, keep
+uploads, call the service with the version the user saw, then redirect.  On a
+refusal the page is rendered again with the fresh item, the reason in the
+user's language and everything they typed (and uploaded) still in the form.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, jsonify, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ledger.calendar.workdays import DeadlineSpec
+from ledger.core.errors import Conflict, DomainError, EvidenceRejected, NotFound, ValidationError
+from ledger.items import services as svc
+from ledger.items.queries import default_responsible, evidence_for_download
+from web.core.domain_text import apply_field_errors, explain
+from web.core.extensions import sanhu
+from web.items import page as item_page
+from web.items.forms import EVENT_FORMS, EVENT_LABELS, RecordForm
+from web.items.uploads import as_uploads, keep, kept_from_request
+
+bp = Blueprint("items", __name__, url_prefix="/items")
+
+
+@bp.route("/<int:item_id>")
+@login_required
+def view(item_id: int):
+    """The item: every field, its evidence, its history and the forms the user may use now."""
+    with sanhu().uow() as uow:
+        return item_page.render(uow, item_id)
+
+
+def _refused(uow, form, exc: DomainError) -> int:
+    """Undo the attempt, put field messages beside the fields; the HTTP status to answer."""
+    uow.rollback()
+    if isinstance(exc, ValidationError):
+        apply_field_errors(form, exc)
+        return 400
+    if isinstance(exc, Conflict):
+        return 409
+    return 403 if getattr(exc, "code", "") == "forbidden" else 409
+
+
+@bp.route("/<int:item_id>/events/<event>", methods=["POST"])
+@login_required
+def fire(item_id: int, event: str):
+    """Fire one workflow event on the item from its form."""
+    form_class = EVENT_FORMS.get(event)
+    if form_class is None:
+        abort(404)
+    actor = current_user.actor
+    with sanhu().uow() as uow:
+        form = form_class(prefix=event)
+        item_page.fill_choices(uow, actor, item_id, event, form)
+        kept, upload_errors = kept_from_request(), []
+        if form.upload_field:
+            for storage in getattr(form, form.upload_field).data or []:
+                if not getattr(storage, "filename", None):
+                    continue
+                try:
+                    kept.append(keep(uow, storage))
+                except EvidenceRejected as exc:
+                    upload_errors.append(f"{storage.filename}: {explain(exc)}")
+        if "preview" in request.form:
+            return item_page.render(uow, item_id, event, form, kept=kept,
+                                    preview=_preview(uow, form))
+        valid = form.validate()
+        if form.uploads_required and not kept and not upload_errors:
+            upload_errors.append(_("Add at least one file."))
+        if upload_errors:
+            getattr(form, form.upload_field).errors = upload_errors
+            valid = False
+        if not valid:
+            return item_page.render(uow, item_id, event, form, kept=kept,
+                                    message=_("Please correct the marked fields."), status=400)
+        kwargs = form.service_kwargs()
+        if form.upload_field:
+            kwargs["uploads"] = as_uploads(uow, kept)
+        if event == "reassign" and not kwargs.get("responsible_user_id"):
+            person = default_responsible(uow.session, actor, kwargs["unit_id"])
+            kwargs["responsible_user_id"] = person.id if person else None
+        expected = form.expected_version.data
+        kwargs["expected_version"] = int(expected) if (expected or "").isdigit() else None
+        try:
+            svc.EVENT_SERVICES[event](uow, item_id, actor, **kwargs)
+        except NotFound:
+            raise
+        except DomainError as exc:
+            status = _refused(uow, form, exc)
+            return item_page.render(uow, item_id, event, form, kept=kept, message=explain(exc),
+                                    status=status, conflict=isinstance(exc, Conflict))
+    flash(_("Done: %(event)s.", event=EVENT_LABELS[event]), "success")
+    return redirect(url_for("items.view", item_id=item_id))
+
+
+def _preview(uow, form) -> dict | None:
+    raw = (getattr(form, "deadline", None) and form.deadline.data) or ""
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    try:
+        result = svc.preview_deadline(uow, DeadlineSpec.parse(raw.strip()))
+    except ValidationError as exc:
+        apply_field_errors(form, exc)
+        return None
+    return {"date": result.date, "provisional": result.provisional}
+
+
+@bp.route("/deadline-preview")
+@login_required
+def deadline_preview():
+    """JSON: the date a deadline such as "5w" or "10d" gives today (for the live hint)."""
+    raw = request.args.get("deadline", "").strip()
+    with sanhu().uow() as uow:
+        try:
+            result = svc.preview_deadline(uow, DeadlineSpec.parse(raw))
+        except ValidationError as exc:
+            return jsonify(ok=False, message=explain(exc)), 400
+    from flask_babel import format_date
+    text = format_date(result.date, "full")
+    if result.provisional:
+        text += " · " + _("provisional: the official holiday schedule of that year is not "
+                          "imported yet")
+    return jsonify(ok=True, date=result.date.isoformat(), provisional=result.provisional,
+                   text=text)
+
+
+@bp.route("/evidence/<int:evidence_id>")
+@login_required
+def evidence(evidence_id: int):
+    """Download an evidence file, only when the user sees its item."""
+    inline = request.args.get("inline") == "1"
+    with sanhu().uow() as uow:
+        ev = evidence_for_download(uow.session, current_user.actor, evidence_id)
+        path = uow.evidence.path_for(ev.sha256)
+        mime, name, kind = ev.mime, ev.original_name, ev.kind
+    as_image = inline and kind == "image" and mime in ("image/jpeg", "image/png", "image/gif",
+                                                       "image/webp")
+    response = send_file(path, mimetype=mime, as_attachment=not as_image, download_name=name,
+                         conditional=True, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Record a problem (one problem, one item), and optionally assign it at once."""
+    actor = current_user.actor
+    form = RecordForm()
+    with sanhu().uow() as uow:
+        item_page.fill_record_choices(uow, actor, form)
+        preview = None
+        if form.is_submitted() and "preview" in request.form:
+            preview = _preview(uow, form)
+        elif form.validate_on_submit():
+            assign_now = bool(form.category.data)
+            if assign_now and not (form.deadline.data or "").strip():
+                form.deadline.errors = [_("This field is required.")]
+            elif assign_now and _deadline_refused(uow, form):
+                pass  # the message is beside the deadline; nothing recorded
+            else:
+                try:
+                    result = _record(uow, actor, form, assign_now)
+                except NotFound:
+                    raise
+                except DomainError as exc:
+                    _refused(uow, form, exc)
+                    flash(explain(exc), "error")
+                else:
+                    flash(_("Recorded as %(number)s.", number=result.number), "success")
+                    return redirect(url_for("items.view", item_id=result.id))
+        status = 400 if form.is_submitted() and "preview" not in request.form else 200
+        return item_page.render_record(form, preview), status
+
+
+def _deadline_refused(uow, form) -> bool:
+    """True (with a message beside the field) when the deadline is malformed or past."""
+    preview = _preview(uow, form)
+    if preview is None:
+        return True
+    if preview["date"] < uow.today():
+        form.deadline.errors = [_("The deadline lies in the past.")]
+        return True
+    return False
+
+
+def _record(uow, actor, form, assign_now: bool):
+    """Record the item; when asked, assign it in the same request (two history entries)."""
+    result = svc.record_finding(
+        uow, actor, unit_id=form.unit_id.data, description=form.description.data,
+        standard_id=form.standard_id.data or None, cycle_id=form.cycle_id.data or None,
+        source=form.source.data, severity=form.severity.data)
+    if not assign_now:
+        return result
+    person = default_responsible(uow.session, actor, form.unit_id.data)
+    if person is None:
+        flash(_("Recorded, but not assigned: the unit has no single responsible person. "
+                "Assign it below."), "warning")
+        return result
+    try:
+        return svc.assign(uow, result.id, actor, responsible_user_id=person.id,
+                          category=form.category.data, deadline=form.deadline.data.strip())
+    except ValidationError as exc:
+        uow.rollback()
+        flash(_("Recorded, but not assigned: %(why)s", why=explain(exc)), "warning")
+        return result

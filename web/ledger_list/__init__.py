@@ -1,0 +1,1 @@
+"""The ledger list (台账): filters, the .xlsx export and bulk actions."""
