@@ -1,10 +1,10 @@
 """The ledger workflow, declared as data in one place.
 
 States, events, who may fire each event, what input it needs and which guards
-apply are all in ``RULES``.  One shared ``transitions`` machine (``RULEBOOK``)
-is built from the same table with ``auto_transitions=False`` and fired as
-``RULEBOOK.events[name].trigger(item, ...)``: no machine per item, nothing
-registered per object (see LIBRARIES.md).  ``allowed_events`` and
+apply are all in ``RULES``.  ``RULEBOOK`` (a ``ledger.core.rulebook.Rulebook``,
+shared with the observation workflow) builds one ``transitions`` machine from
+the table with ``auto_transitions=False`` and fires events on it: no machine
+per item, nothing registered per object (see LIBRARIES.md).  ``allowed_events`` and
 ``workflow_mermaid`` read the same table, so the pages, the diagram and the
 services can never disagree.
 
@@ -17,14 +17,10 @@ county in charge, supervisors).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
-from transitions import Machine, MachineError
 
 from ledger.core.actors import Actor
-from ledger.core.errors import InvalidTransition
 from ledger.core.models import Item, Role, State
+from ledger.core.rulebook import Guard, Refusal, Rule, Rulebook
 from ledger.core.uow import Context
 
 F, A, R, V, C = (
@@ -34,10 +30,6 @@ F, A, R, V, C = (
     State.VERIFIED.value,
     State.CLOSED.value,
 )
-
-
-#: a guard returns None when satisfied, otherwise the reason for refusal
-Guard = Callable[[Item, Actor, Context], str | None]
 
 
 def not_submitted(item: Item, actor: Actor, ctx: Context) -> str | None:
@@ -75,21 +67,12 @@ def before_deadline(item: Item, actor: Actor, ctx: Context) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One event of the workflow: where it applies, who may fire it, what it needs."""
+def mark_submitted(item: Item) -> None:
+    item.submitted = True
 
-    event: str
-    source: tuple[str, ...]
-    dest: str | None  # None: the state stays (an internal transition)
-    roles: frozenset[str]
-    unit_rule: str  # "own" or "above"
-    needs: tuple[str, ...] = ()
-    guards: tuple[Guard, ...] = ()
-    #: the submitted sub-step after the event: True, False, or None (unchanged)
-    submitted_after: bool | None = None
-    label: str = ""
-    extra: dict = field(default_factory=dict)
+
+def clear_submitted(item: Item) -> None:
+    item.submitted = False
 
 
 STAFF = frozenset({Role.COUNTY_STAFF.value, Role.TOWNSHIP_STAFF.value})
@@ -113,14 +96,14 @@ RULES: tuple[Rule, ...] = (
     Rule("report_progress", (R,), None, RESPONSIBLE, "own", ("note",),
          (not_submitted,), label="report progress (报告进展)"),
     Rule("submit", (R,), None, RESPONSIBLE, "own", ("note", "evidence"),
-         (not_submitted,), submitted_after=True, label="submit as resolved (申请销号)"),
+         (not_submitted,), effects=(mark_submitted,), label="submit as resolved (申请销号)"),
     Rule("verify", (R,), V, STAFF, "above", ("method", "note"),
-         (is_submitted, not_the_submitter), submitted_after=False, label="verify (验收)"),
+         (is_submitted, not_the_submitter), effects=(clear_submitted,), label="verify (验收)"),
     Rule("reject", (R,), None, STAFF, "above", ("reason",),
-         (is_submitted, not_the_submitter), submitted_after=False, label="reject (退回)"),
+         (is_submitted, not_the_submitter), effects=(clear_submitted,), label="reject (退回)"),
     Rule("close", (V,), C, COUNTY, "above", (), label="close (销号)"),
     Rule("reopen", (C,), R, frozenset({Role.COUNTY_STAFF.value, Role.SUPERVISOR.value}),
-         "above", ("reason",), (within_follow_up,), submitted_after=False,
+         "above", ("reason",), (within_follow_up,), effects=(clear_submitted,),
          label="reopen (回头看)"),
     Rule("request_extension", (A, R), None, RESPONSIBLE, "own", ("deadline", "reason"),
          (not_submitted, no_pending_extension, before_deadline),
@@ -132,130 +115,32 @@ RULES: tuple[Rule, ...] = (
     Rule("dismiss", (F,), C, COUNTY, "above", ("reason",), label="dismiss (撤销)"),
 )
 
-RULES_BY_EVENT: dict[str, Rule] = {r.event: r for r in RULES}
-EVENTS: tuple[str, ...] = tuple(RULES_BY_EVENT)
 STATES: tuple[str, ...] = tuple(s.value for s in State)
-
-
-def _machine_condition(guard: Guard) -> Callable:
-    def condition(event_data) -> bool:
-        kw = event_data.kwargs
-        return guard(event_data.model, kw["actor"], kw["ctx"]) is None
-
-    condition.__name__ = guard.__name__
-    return condition
-
-
-def _set_submitted(value: bool) -> Callable:
-    def after(event_data) -> None:
-        event_data.model.submitted = value
-
-    return after
-
-
-def _machine_transitions() -> list[dict]:
-    out = []
-    for rule in RULES:
-        spec: dict = {
-            "trigger": rule.event,
-            "source": list(rule.source),
-            "dest": rule.dest,
-            "conditions": [_machine_condition(g) for g in rule.guards],
-        }
-        if rule.submitted_after is not None:
-            spec["after"] = [_set_submitted(rule.submitted_after)]
-        out.append(spec)
-    return out
-
-
-def build_rulebook(machine_class: type[Machine] = Machine, **kwargs) -> Machine:
-    """The shared machine built from ``RULES`` (also used for the diagram)."""
-    return machine_class(
-        model=None,
-        states=list(STATES),
-        transitions=_machine_transitions(),
-        initial=None,
-        auto_transitions=False,
-        send_event=True,
-        **kwargs,
-    )
-
-
-RULEBOOK: Machine = build_rulebook()
-
-
-def unit_rule_holds(rule: Rule, item: Item, actor: Actor) -> bool:
-    if rule.unit_rule == "own":
-        return item.unit_id == actor.unit_id
-    return actor.is_above(item)
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why an event may not be fired: ``kind`` is "role", "unit", "state" or "guard"."""
-
-    kind: str
-    reason: str
-
-    @property
-    def is_permission(self) -> bool:
-        """Role and unit refusals are about who acts; state and guard ones about when."""
-        return self.kind in ("role", "unit")
-
-
-def refusal(rule: Rule, item: Item, actor: Actor, ctx: Context) -> Refusal | None:
-    """Why ``actor`` may not fire ``rule`` on ``item`` now, or None when they may.
-
-    Scope (whether the actor sees the item at all) is checked by the caller,
-    which must answer "not found" rather than give a reason.
-    """
-    if actor.role not in rule.roles:
-        return Refusal("role", f"the role {actor.role} may not {rule.event}")
-    if not unit_rule_holds(rule, item, actor):
-        return Refusal("unit", f"this item is not where you may {rule.event}")
-    if item.state not in rule.source:
-        return Refusal("state", f"{rule.event} is not possible while the item is {item.status}")
-    for guard in rule.guards:
-        reason = guard(item, actor, ctx)
-        if reason:
-            return Refusal("guard", reason)
-    return None
+#: the item workflow: its shared machine, refusals and diagram (``ledger.core.rulebook``)
+RULEBOOK = Rulebook(
+    "item", RULES, STATES,
+    unit_rules={"own": lambda item, actor: item.unit_id == actor.unit_id,
+                "above": lambda item, actor: actor.is_above(item)},
+    describe=lambda item: item.status)
+RULES_BY_EVENT: dict[str, Rule] = RULEBOOK.by_event
+EVENTS: tuple[str, ...] = RULEBOOK.events
+refusal = RULEBOOK.refusal
+fire = RULEBOOK.fire
+unit_rule_holds = RULEBOOK.unit_rule_holds
 
 
 def allowed_events(item: Item, actor: Actor, ctx: Context) -> list[str]:
     """The events this actor may fire on this item now, in declaration order."""
     if not actor.sees(item):
         return []
-    return [r.event for r in RULES if refusal(r, item, actor, ctx) is None]
-
-
-def fire(item: Item, event: str, actor: Actor, ctx: Context) -> None:
-    """Move ``item`` through the shared machine; raises when the machine refuses.
-
-    Callers check ``refusal`` first; this is the last line of defence, so a
-    state change can only ever happen along a declared transition.
-    """
-
-
-    try:
-        moved = RULEBOOK.events[event].trigger(item, actor=actor, ctx=ctx)
-    except MachineError as exc:
-        raise InvalidTransition(str(exc.value), event=event, status=item.status) from exc
-    if not moved:
-        raise InvalidTransition(f"{event} refused by a guard", event=event, status=item.status)
+    return RULEBOOK.allowed_events(item, actor, ctx)
 
 
 def workflow_mermaid() -> str:
     """The state diagram as Mermaid text, generated from ``RULES``."""
-    lines = ["stateDiagram-v2", f"    [*] --> {F}: record"]
-    for rule in RULES:
-        for src in rule.source:
-            dest = rule.dest or src
-            guard = ""
-            if rule.guards:
-                guard = " [" + ", ".join(g.__name__ for g in rule.guards) + "]"
-            roles = "/".join(sorted(rule.roles))
-            lines.append(f"    {src} --> {dest}: {rule.event} ({roles}){guard}")
-    lines.append(f"    {C} --> [*]")
-    lines.append(f"    note right of {R}: submitted = 整改中·待验收 (until verify or reject)")
-    return "\n".join(lines)
+    return RULEBOOK.mermaid(start=("record", F), final=(C,),
+                            notes=((R, "submitted = 整改中·待验收 (until verify or reject)"),))
+
+
+__all__ = ["Guard", "Refusal", "Rule", "RULES", "RULEBOOK", "allowed_events", "fire", "refusal",
+           "workflow_mermaid"]
