@@ -161,17 +161,66 @@ class Cycle(Base):
     __table_args__ = (UniqueConstraint("kind", "period"),)
 
 
-class Observation(Base):
-    """One observation (观摩) of one target unit in one cycle."""
+class HistoryMixin:
+    """The columns of an append-only history row (items and observations alike).
+
+    ``seq`` equals the object's version after the event and is unique per object.
+    """
+
+    seq: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ObservationStatus(StrEnum):
+    """The four states of an observation; a confirmed record is locked."""
+
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    CONFIRMED = "confirmed"
+
+
+class Observation(AncestorsMixin, Base):
+    """One observation (观摩) of one target unit in one cycle.
+
+    The ancestor columns are the target unit's, so scope and coverage filter
+    observations exactly like items.  ``status`` changes only through the
+    observation workflow (``ledger.observations.workflow``), version-checked.
+    """
 
     __tablename__ = "observations"
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     observing_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="planned")
+    status: Mapped[str] = mapped_column(String(16), default=ObservationStatus.PLANNED.value)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (UniqueConstraint("cycle_id", "unit_id"),)
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "unit_id"),
+        Index("ix_observations_cycle_county", "cycle_id", "county_id"),
+        Index("ix_observations_cycle_township", "cycle_id", "township_id"),
+    )
+
+
+class ObservationEvent(HistoryMixin, Base):
+    """Append-only history of an observation: one row per event, written with the change."""
+
+    __tablename__ = "observation_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"))
+
+    __table_args__ = (UniqueConstraint("observation_id", "seq"),)
 
 
 class State(StrEnum):
@@ -290,21 +339,12 @@ Index("ix_items_standard", Item.__table__.c.standard_id)
 Index("ix_items_responsible_user", Item.__table__.c.responsible_user_id)
 
 
-class ItemEvent(Base):
+class ItemEvent(HistoryMixin, Base):
     """Append-only history of an item: one row per event, written with the change."""
 
     __tablename__ = "item_events"
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
-    #: equals the item's version after the event; unique per item
-    seq: Mapped[int] = mapped_column(Integer)
-    event: Mapped[str] = mapped_column(String(32))
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
-    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    actor_role: Mapped[str] = mapped_column(String(32))
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    note: Mapped[str | None] = mapped_column(Text)
     changes: Mapped[dict | None] = mapped_column(JSON)
 
     __table_args__ = (UniqueConstraint("item_id", "seq"),)

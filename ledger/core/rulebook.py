@@ -19,7 +19,7 @@ from typing import Any
 from transitions import Machine, MachineError
 
 from ledger.core.actors import Actor
-from ledger.core.errors import InvalidTransition
+from ledger.core.errors import InvalidTransition, PermissionDenied
 from ledger.core.uow import Context
 
 #: a guard returns None when satisfied, otherwise the reason for refusal
@@ -128,6 +128,15 @@ class Rulebook:
             if reason:
                 return Refusal("guard", reason)
         return None
+
+    def require(self, rule: Rule, obj: Any, actor: Actor, ctx: Context) -> None:
+        """Raise ``PermissionDenied`` (who) or ``InvalidTransition`` (when) on a refusal."""
+        refused = self.refusal(rule, obj, actor, ctx)
+        if refused is None:
+            return
+        if refused.is_permission:
+            raise PermissionDenied(refused.reason, event=rule.event)
+        raise InvalidTransition(refused.reason, event=rule.event, status=self.describe(obj))
 
     def allowed_events(self, obj: Any, actor: Actor, ctx: Context) -> list[str]:
         """The events this actor may fire on this object now, in declaration order."""

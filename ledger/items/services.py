@@ -23,7 +23,6 @@ from ledger.core.db import dialect_insert
 from ledger.core.errors import (
     Conflict,
     DomainError,
-    InvalidTransition,
     NotFound,
     PermissionDenied,
     ValidationError,
@@ -47,10 +46,10 @@ from ledger.items.search import append_terms, terms
 from ledger.items.workflow import (
     ITEM_LEVELS,
     RECORD_ROLES,
+    RULEBOOK,
     RULES_BY_EVENT,
     allowed_events,
     fire,
-    refusal,
 )
 
 SOURCES = ("observation", "inspection", "patrol", "self_check", "other")  # 观摩/督查暗访/巡察/自查
@@ -181,11 +180,7 @@ def _check(uow: UnitOfWork, item: ItemSnapshot, actor: Actor, event: str,
                        current_version=item.version, status=item.status)
     rule = RULES_BY_EVENT[event]
     ctx = uow.context()
-    refused = refusal(rule, item, actor, ctx)
-    if refused is not None:
-        if refused.is_permission:
-            raise PermissionDenied(refused.reason, event=event)
-        raise InvalidTransition(refused.reason, event=event, status=item.status)
+    RULEBOOK.require(rule, item, actor, ctx)
     _require(inputs, rule.needs)
     return ctx
 

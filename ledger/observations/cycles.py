@@ -73,10 +73,12 @@ def open_cycle(uow: UnitOfWork, kind: str, period: str, theme: str | None = None
     cycle_id = session.scalar(select(Cycle.id).where(Cycle.kind == kind_.value,
                                                      Cycle.period == period))
     targets = select(
-        literal(cycle_id), Unit.id, Unit.parent_id, literal("planned")
+        literal(cycle_id), Unit.id, Unit.parent_id, literal("planned"),
+        Unit.city_id, Unit.county_id, Unit.township_id, Unit.village_id,
     ).where(Unit.level == TARGET_LEVEL[kind_].value, Unit.active.is_(True))
     obs = dialect_insert(session, Observation.__table__).from_select(
-        ["cycle_id", "unit_id", "observing_unit_id", "status"], targets
+        ["cycle_id", "unit_id", "observing_unit_id", "status",
+         "city_id", "county_id", "township_id", "village_id"], targets
     ).on_conflict_do_nothing(index_elements=["cycle_id", "unit_id"])
     added = session.execute(obs.execution_options(**keep)).rowcount
     uow.commit()

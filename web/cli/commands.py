@@ -97,12 +97,19 @@ def standards(as_json: bool) -> None:
 
 @main.command()
 @click.option("--mermaid", is_flag=True, help="Print the state diagram as Mermaid text.")
-def workflow(mermaid: bool) -> None:
-    """Show the ledger workflow (states, events, roles)."""
-    from ledger.items.workflow import RULES, workflow_mermaid
+@click.option("--observation", is_flag=True,
+              help="The observation workflow instead of the ledger's.")
+def workflow(mermaid: bool, observation: bool) -> None:
+    """Show the ledger workflow, or the observation workflow (states, events, roles)."""
+    if observation:
+        from ledger.observations.workflow import RULES
+        from ledger.observations.workflow import observation_mermaid as diagram
+    else:
+        from ledger.items.workflow import RULES
+        from ledger.items.workflow import workflow_mermaid as diagram
 
     if mermaid:
-        click.echo(workflow_mermaid())
+        click.echo(diagram())
         return
     for r in RULES:
         click.echo(f"{r.event:<18} {'/'.join(r.source):<20} -> {r.dest or '(same)':<11} "

@@ -1,0 +1,137 @@
+"""Use cases of an observation's lifecycle: start, submit, revise, confirm, reopen.
+
+Each one loads the observation in the actor's scope, asks the observation
+rulebook whether the actor may fire the event now, fires it through the shared
+machine, and writes the version-checked change and its append-only history row
+in one transaction.  A stale ``expected_version`` or a concurrent change is a
+``Conflict``.
+
+Who sees what: staff and supervisors see the observations of units in their
+subtree; a village secretary sees their own village's record only once it is
+confirmed.  Anything else answers ``NotFound``, so its existence does not leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import insert
+
+from ledger.core.actors import Actor
+from ledger.core.errors import (
+    Conflict,
+    NotFound,
+    ValidationError,
+)
+from ledger.core.models import Observation, ObservationEvent, ObservationStatus, Role
+from ledger.core.uow import UnitOfWork
+from ledger.observations.workflow import RULEBOOK, RULES_BY_EVENT, fire
+
+#: the timestamp each event sets (None clears it)
+STAMPS = {"start": ("started_at",), "submit": ("submitted_at",),
+          "confirm": ("confirmed_at",), "revise": (), "reopen": ()}
+#: longest reason or note kept
+MAX_TEXT = 2000
+
+
+@dataclass(frozen=True)
+class ObservationResult:
+    """What a lifecycle event leaves behind."""
+
+    id: int
+    status: str
+    version: int
+
+
+def may_see(obs: Observation, actor: Actor) -> bool:
+    """Scope, and a village secretary only their village's confirmed record."""
+    if not actor.sees(obs):
+        return False
+    if actor.role == Role.VILLAGE_SECRETARY.value:
+        return obs.status == ObservationStatus.CONFIRMED.value
+    return True
+
+
+def get_observation(uow: UnitOfWork, observation_id: object, actor: Actor) -> Observation:
+    """The observation if ``actor`` may see it, else ``NotFound``."""
+    try:
+        key = int(observation_id)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise NotFound("no such observation") from None
+    obs = uow.session.get(Observation, key)
+    if obs is None or not may_see(obs, actor):
+        raise NotFound("no such observation")
+    return obs
+
+
+def _needs(inputs: dict[str, object], names: Iterable[str]) -> None:
+    missing = {n: "required" for n in names
+               if inputs.get(n) is None or not str(inputs.get(n)).strip()}
+    if missing:
+        raise ValidationError("required input is missing: " + ", ".join(missing), fields=missing)
+    too_long = {n: "too long" for n, v in inputs.items()
+                if isinstance(v, str) and len(v) > MAX_TEXT}
+    if too_long:
+        raise ValidationError(f"at most {MAX_TEXT} characters", fields=too_long)
+
+
+def _transition(uow: UnitOfWork, observation_id: object, actor: Actor, event: str, *,
+                expected_version: int | None, inputs: dict[str, object] | None = None,
+                note: str | None = None) -> ObservationResult:
+    """The shared path of every lifecycle event: check, fire, stamp, record, commit."""
+    inputs = inputs or {}
+    obs = get_observation(uow, observation_id, actor)
+    if expected_version is not None and obs.version != expected_version:
+        raise Conflict("the observation was changed by someone else; reload and try again",
+                       current_version=obs.version, status=obs.status)
+    rule = RULES_BY_EVENT[event]
+    ctx = uow.context()
+    RULEBOOK.require(rule, obs, actor, ctx)
+    _needs(inputs, rule.needs)
+    from_status = obs.status
+    fire(obs, event, actor, ctx)
+    for column in STAMPS[event]:
+        setattr(obs, column, ctx.now)
+    if event in ("reopen", "revise"):
+        obs.confirmed_at = None
+        obs.submitted_at = None
+    uow.flush()  # the version-checked UPDATE: a concurrent change is a Conflict here
+    uow.session.execute(insert(ObservationEvent), [{
+        "observation_id": obs.id, "seq": obs.version, "event": event,
+        "from_status": from_status, "to_status": obs.status, "actor_id": actor.id,
+        "actor_role": actor.role, "at": ctx.now, "note": note}])
+    uow.commit()
+    return ObservationResult(obs.id, obs.status, obs.version)
+
+
+def start(uow: UnitOfWork, observation_id: int, actor: Actor, *,
+          expected_version: int | None = None) -> ObservationResult:
+    """Begin the visit (planned → in progress): the record can now be filled."""
+    return _transition(uow, observation_id, actor, "start", expected_version=expected_version)
+
+
+def submit(uow: UnitOfWork, observation_id: int, actor: Actor, *,
+           expected_version: int | None = None) -> ObservationResult:
+    """Hand the filled record in for confirmation (in progress → submitted)."""
+    return _transition(uow, observation_id, actor, "submit", expected_version=expected_version)
+
+
+def revise(uow: UnitOfWork, observation_id: int, actor: Actor, *, reason: str,
+           expected_version: int | None = None) -> ObservationResult:
+    """Take a submitted record back for corrections, saying why."""
+    return _transition(uow, observation_id, actor, "revise", expected_version=expected_version,
+                       inputs={"reason": reason}, note=reason)
+
+
+def confirm(uow: UnitOfWork, observation_id: int, actor: Actor, *,
+            expected_version: int | None = None) -> ObservationResult:
+    """Confirm the record (submitted → confirmed): it is locked from now on."""
+    return _transition(uow, observation_id, actor, "confirm", expected_version=expected_version)
+
+
+def reopen(uow: UnitOfWork, observation_id: int, actor: Actor, *, reason: str,
+           expected_version: int | None = None) -> ObservationResult:
+    """Reopen a confirmed record (the level above the observer only), saying why."""
+    return _transition(uow, observation_id, actor, "reopen", expected_version=expected_version,
+                       inputs={"reason": reason}, note=reason)
