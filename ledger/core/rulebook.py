@@ -19,7 +19,7 @@ from typing import Any
 from transitions import Machine, MachineError
 
 from ledger.core.actors import Actor
-from ledger.core.errors import InvalidTransition, PermissionDenied
+from ledger.core.errors import InvalidTransition, PermissionDenied, ValidationError
 from ledger.core.uow import Context
 
 #: a guard returns None when satisfied, otherwise the reason for refusal
@@ -43,6 +43,24 @@ class Rule:
     effects: tuple[Callable[[Any], None], ...] = ()
     label: str = ""
     extra: dict = field(default_factory=dict)
+
+
+def blank(value: object) -> bool:
+    """None, an empty or all-space string, or an empty list counts as not given."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | tuple):
+        return not value
+    return False
+
+
+def require_inputs(inputs: Mapping[str, object], names: Iterable[str]) -> None:
+    """``ValidationError`` naming every input of ``names`` that is blank."""
+    missing = {n: "required" for n in names if blank(inputs.get(n))}
+    if missing:
+        raise ValidationError("required input is missing: " + ", ".join(missing), fields=missing)
 
 
 @dataclass(frozen=True)
@@ -129,14 +147,16 @@ class Rulebook:
                 return Refusal("guard", reason)
         return None
 
-    def require(self, rule: Rule, obj: Any, actor: Actor, ctx: Context) -> None:
-        """Raise ``PermissionDenied`` (who) or ``InvalidTransition`` (when) on a refusal."""
+    def require(self, rule: Rule, obj: Any, actor: Actor, ctx: Context,
+                inputs: Mapping[str, object]) -> None:
+        """Raise ``PermissionDenied`` (who), ``InvalidTransition`` (when) or
+        ``ValidationError`` (an input the rule needs is blank)."""
         refused = self.refusal(rule, obj, actor, ctx)
-        if refused is None:
-            return
-        if refused.is_permission:
-            raise PermissionDenied(refused.reason, event=rule.event)
-        raise InvalidTransition(refused.reason, event=rule.event, status=self.describe(obj))
+        if refused is not None:
+            if refused.is_permission:
+                raise PermissionDenied(refused.reason, event=rule.event)
+            raise InvalidTransition(refused.reason, event=rule.event, status=self.describe(obj))
+        require_inputs(inputs, rule.needs)
 
     def allowed_events(self, obj: Any, actor: Actor, ctx: Context) -> list[str]:
         """The events this actor may fire on this object now, in declaration order."""

@@ -41,6 +41,7 @@ from ledger.core.models import (
     User,
     status_of,
 )
+from ledger.core.rulebook import require_inputs
 from ledger.core.uow import UnitOfWork
 from ledger.items.search import append_terms, terms
 from ledger.items.workflow import (
@@ -87,22 +88,6 @@ class BulkResult:
 
 
 # --- helpers ----------------------------------------------------------------
-
-
-def _blank(value: object) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    if isinstance(value, list | tuple):
-        return not value
-    return False
-
-
-def _require(inputs: dict[str, object], names: Iterable[str]) -> None:
-    missing = {n: "required" for n in names if _blank(inputs.get(n))}
-    if missing:
-        raise ValidationError("required input is missing: " + ", ".join(missing), fields=missing)
 
 
 def _as_date(value: object, field: str) -> dt.date:
@@ -180,8 +165,7 @@ def _check(uow: UnitOfWork, item: ItemSnapshot, actor: Actor, event: str,
                        current_version=item.version, status=item.status)
     rule = RULES_BY_EVENT[event]
     ctx = uow.context()
-    RULEBOOK.require(rule, item, actor, ctx)
-    _require(inputs, rule.needs)
+    RULEBOOK.require(rule, item, actor, ctx, inputs)
     return ctx
 
 
@@ -340,7 +324,7 @@ def record_finding(uow: UnitOfWork, actor: Actor, *, unit_id: int, description: 
     if unit.level not in ITEM_LEVELS:
         raise ValidationError("findings are recorded against a township or a village",
                               fields={"unit_id": "not a township or village"})
-    _require({"description": description}, ["description"])
+    require_inputs({"description": description}, ["description"])
     source = _choice(source, SOURCES, "source")
     severity = _choice(severity, SEVERITIES, "severity")
     category_number = None

@@ -20,7 +20,7 @@ import datetime as dt
 
 from ledger.core.actors import Actor
 from ledger.core.models import Item, Role, State
-from ledger.core.rulebook import Guard, Refusal, Rule, Rulebook
+from ledger.core.rulebook import Rule, Rulebook
 from ledger.core.uow import Context
 
 F, A, R, V, C = (
@@ -126,7 +126,6 @@ RULES_BY_EVENT: dict[str, Rule] = RULEBOOK.by_event
 EVENTS: tuple[str, ...] = RULEBOOK.events
 refusal = RULEBOOK.refusal
 fire = RULEBOOK.fire
-unit_rule_holds = RULEBOOK.unit_rule_holds
 
 
 def allowed_events(item: Item, actor: Actor, ctx: Context) -> list[str]:
@@ -141,6 +140,3 @@ def workflow_mermaid() -> str:
     return RULEBOOK.mermaid(start=("record", F), final=(C,),
                             notes=((R, "submitted = 整改中·待验收 (until verify or reject)"),))
 
-
-__all__ = ["Guard", "Refusal", "Rule", "RULES", "RULEBOOK", "allowed_events", "fire", "refusal",
-           "workflow_mermaid"]

@@ -13,7 +13,6 @@ confirmed.  Anything else answers ``NotFound``, so its existence does not leak.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import insert
@@ -28,9 +27,10 @@ from ledger.core.models import Observation, ObservationEvent, ObservationStatus,
 from ledger.core.uow import UnitOfWork
 from ledger.observations.workflow import RULEBOOK, RULES_BY_EVENT, fire
 
-#: the timestamp each event sets (None clears it)
-STAMPS = {"start": ("started_at",), "submit": ("submitted_at",),
-          "confirm": ("confirmed_at",), "revise": (), "reopen": ()}
+#: the timestamps each event sets to now (True) or clears (False)
+STAMPS = {"start": {"started_at": True}, "submit": {"submitted_at": True},
+          "revise": {"submitted_at": False}, "confirm": {"confirmed_at": True},
+          "reopen": {"submitted_at": False, "confirmed_at": False}}
 #: longest reason or note kept
 MAX_TEXT = 2000
 
@@ -65,11 +65,7 @@ def get_observation(uow: UnitOfWork, observation_id: object, actor: Actor) -> Ob
     return obs
 
 
-def _needs(inputs: dict[str, object], names: Iterable[str]) -> None:
-    missing = {n: "required" for n in names
-               if inputs.get(n) is None or not str(inputs.get(n)).strip()}
-    if missing:
-        raise ValidationError("required input is missing: " + ", ".join(missing), fields=missing)
+def _not_too_long(inputs: dict[str, object]) -> None:
     too_long = {n: "too long" for n, v in inputs.items()
                 if isinstance(v, str) and len(v) > MAX_TEXT}
     if too_long:
@@ -87,15 +83,12 @@ def _transition(uow: UnitOfWork, observation_id: object, actor: Actor, event: st
                        current_version=obs.version, status=obs.status)
     rule = RULES_BY_EVENT[event]
     ctx = uow.context()
-    RULEBOOK.require(rule, obs, actor, ctx)
-    _needs(inputs, rule.needs)
+    RULEBOOK.require(rule, obs, actor, ctx, inputs)
+    _not_too_long(inputs)
     from_status = obs.status
     fire(obs, event, actor, ctx)
-    for column in STAMPS[event]:
-        setattr(obs, column, ctx.now)
-    if event in ("reopen", "revise"):
-        obs.confirmed_at = None
-        obs.submitted_at = None
+    for column, now in STAMPS[event].items():
+        setattr(obs, column, ctx.now if now else None)
     uow.flush()  # the version-checked UPDATE: a concurrent change is a Conflict here
     uow.session.execute(insert(ObservationEvent), [{
         "observation_id": obs.id, "seq": obs.version, "event": event,
