@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -157,6 +158,13 @@ class Cycle(Base):
     catalog_version_id: Mapped[int] = mapped_column(ForeignKey("catalog_versions.id"))
     theme: Mapped[str | None] = mapped_column(String(200))
     opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: the checklist's share of the 100-point score (the evaluation gets the rest)
+    checklist_weight: Mapped[int] = mapped_column(Integer, default=70, server_default=text("70"))
+    #: whether 基本符合 lines also become ledger items on confirmation
+    findings_include_partial: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                           server_default=text("false"))
+    #: assign findings at once to the unit's secretary, due in this many working days
+    finding_deadline_workdays: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (UniqueConstraint("kind", "period"),)
 
@@ -204,6 +212,22 @@ class Observation(AncestorsMixin, Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: 重点 (all lines), 选择性 (chosen categories), 鞭策性 (last time's failures first)
+    mode: Mapped[str] = mapped_column(String(16), default="focused",
+                                      server_default=text("'focused'"))
+    #: the chosen categories of a selective observation ("basic:3", ...)
+    categories: Mapped[list | None] = mapped_column(JSON)
+    #: a demonstration candidate: the 23 demonstration lines are added
+    demonstration: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                server_default=text("false"))
+    theme: Mapped[str | None] = mapped_column(String(200))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("observation_groups.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("observation_batches.id"))
+    #: the score, frozen at confirmation, and how it was made up
+    score: Mapped[float | None] = mapped_column(Float)
+    score_breakdown: Mapped[dict | None] = mapped_column(JSON)
+    #: set when the period ended before the record was confirmed
+    late_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -221,6 +245,146 @@ class ObservationEvent(HistoryMixin, Base):
     observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"))
 
     __table_args__ = (UniqueConstraint("observation_id", "seq"),)
+
+
+class ObservationPlan(Base):
+    """细化观摩方案: an observing unit's plan for one cycle."""
+
+    __tablename__ = "observation_plans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    observing_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    goals: Mapped[str | None] = mapped_column(Text)
+    methods: Mapped[str | None] = mapped_column(Text)
+    steps: Mapped[str | None] = mapped_column(Text)
+    rectification: Mapped[str | None] = mapped_column(Text)
+    guidance: Mapped[str | None] = mapped_column(Text)
+    use_of_results: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (UniqueConstraint("cycle_id", "observing_unit_id"),)
+
+
+class ObservationGroup(Base):
+    """A group of observers (分组): users of the unit, the liaison, outside people by name."""
+
+    __tablename__ = "observation_groups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    observing_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    #: outside participants, one name per line
+    outside: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("cycle_id", "observing_unit_id", "name"),)
+
+
+class ObservationGroupMember(Base):
+    __tablename__ = "observation_group_members"
+    group_id: Mapped[int] = mapped_column(ForeignKey("observation_groups.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+
+
+class ObservationBatch(Base):
+    """A batch (批次): the day a set of targets is visited."""
+
+    __tablename__ = "observation_batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    observing_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    day: Mapped[dt.date] = mapped_column(Date)
+
+    __table_args__ = (UniqueConstraint("cycle_id", "observing_unit_id", "name"),)
+
+
+class Liaison(Base):
+    """分包联系: a county staff member assigned to a township joins its observations."""
+
+    __tablename__ = "liaisons"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    township_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True,
+                                             index=True)
+    assigned_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ObservationLine(Base):
+    """One checklist line: a standard of the cycle's catalog and what was found.
+
+    Saved on its own and version-checked per line, so two observers can fill
+    different lines at once and a stale write to the same line is refused.
+    """
+
+    __tablename__ = "observation_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"))
+    standard_id: Mapped[int] = mapped_column(ForeignKey("standards.id"))
+    #: None while open; conform (符合), partial (基本符合), fail (不符合), na (不适用)
+    result: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    #: points taken off; None means the standard's default for the result
+    deduction: Mapped[float | None] = mapped_column(Float)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (UniqueConstraint("observation_id", "standard_id"),)
+
+
+class ObservationSection(Base):
+    """A free-text part of the record: 听/查/看/谈 notes, 亮点, 经验总结."""
+
+    __tablename__ = "observation_sections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"))
+    name: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (UniqueConstraint("observation_id", "name"),)
+
+
+class ObservationParticipant(Base):
+    """Who took part, and their evaluation (评): a score out of 100 and a comment."""
+
+    __tablename__ = "observation_participants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    affiliation: Mapped[str | None] = mapped_column(String(100))
+    score: Mapped[float | None] = mapped_column(Float)
+    comment: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ObservationFile(Base):
+    """A photo or document of a record (by section or checklist line) or of a plan."""
+
+    __tablename__ = "observation_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    observation_id: Mapped[int | None] = mapped_column(ForeignKey("observations.id"),
+                                                       index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("observation_plans.id"), index=True)
+    section: Mapped[str | None] = mapped_column(String(16))
+    standard_id: Mapped[int | None] = mapped_column(ForeignKey("standards.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    mime: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    original_name: Mapped[str] = mapped_column(String(255))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class State(StrEnum):
@@ -578,3 +742,8 @@ class NoticeItem(Base):
 # repeat findings: the same unit and standard in another cycle (the overdue board)
 Index("ix_items_unit_standard", Item.__table__.c.unit_id, Item.__table__.c.standard_id,
       Item.__table__.c.cycle_id)
+# one ledger item per failed standard of an observation: confirming twice adds nothing
+Index("uq_items_observation_standard", Item.__table__.c.observation_id,
+      Item.__table__.c.standard_id, unique=True,
+      sqlite_where=text("observation_id IS NOT NULL AND standard_id IS NOT NULL"),
+      postgresql_where=text("observation_id IS NOT NULL AND standard_id IS NOT NULL"))
