@@ -229,6 +229,10 @@ class Observation(AncestorsMixin, Base):
     #: set when the period ended before the record was confirmed
     late_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
+    #: not stored: what the submit guard counts (set by ``sheet.completeness``)
+    open_lines = None
+    evaluations = None
+
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         UniqueConstraint("cycle_id", "unit_id"),

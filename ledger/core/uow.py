@@ -8,7 +8,8 @@ Views, jobs, models and workflow callbacks never commit.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -46,6 +47,8 @@ class UnitOfWork:
         #: ``calendar_for``, passed in by ``bootstrap``: the core does not know the calendar)
         self._calendars = calendars
         self.session: Session
+        #: > 0 inside ``one_transaction``: services' commits only flush
+        self._shared = 0
 
     def __enter__(self) -> UnitOfWork:
         self.session = self.session_factory()
@@ -56,8 +59,25 @@ class UnitOfWork:
         self.session.close()
 
     def commit(self) -> None:
-        """Commit; a concurrent change or duplicate key becomes ``Conflict``."""
-        self._write(self.session.commit)
+        """Commit; a concurrent change or duplicate key becomes ``Conflict``.
+
+        Inside ``one_transaction`` this only flushes: the caller commits once.
+        """
+        self._write(self.session.flush if self._shared else self.session.commit)
+
+    @contextmanager
+    def one_transaction(self) -> Iterator[UnitOfWork]:
+        """Let one use case call others in its own transaction.
+
+        Confirming an observation records its findings through the ledger's
+        services; each of them commits as usual, which here only flushes, so the
+        confirmation and every finding are written together or not at all.
+        """
+        self._shared += 1
+        try:
+            yield self
+        finally:
+            self._shared -= 1
 
     def flush(self) -> None:
         """Flush pending changes, mapping optimistic-lock failures to ``Conflict``."""

@@ -311,8 +311,14 @@ def available_events(uow: UnitOfWork, item_id: int, actor: Actor) -> list[str]:
 def record_finding(uow: UnitOfWork, actor: Actor, *, unit_id: int, description: str,
                    standard_id: int | None = None, source: str = "observation",
                    cycle_id: int | None = None, observation_id: int | None = None,
-                   severity: str = "normal", note: str | None = None) -> ItemResult:
-    """Record a problem (one problem, one item) against a unit below the actor's own."""
+                   severity: str = "normal", note: str | None = None,
+                   files: Sequence[tuple] = ()) -> ItemResult:
+    """Record a problem (one problem, one item) against a unit below the actor's own.
+
+    ``files`` are blobs already in the evidence store, as (blob, display name):
+    an observation's photos of the failed line become the item's evidence.
+    An observation has at most one item per standard.
+    """
     if actor.role not in RECORD_ROLES:
         raise PermissionDenied(f"the role {actor.role} may not record findings", event="record")
     unit = uow.session.get(Unit, unit_id)
@@ -340,6 +346,13 @@ def record_finding(uow: UnitOfWork, actor: Actor, *, unit_id: int, description: 
             raise ValidationError("the observation is not of this unit",
                                   fields={"observation_id": "wrong unit"})
         cycle_id = obs.cycle_id
+        if standard_id is not None:
+            taken = uow.session.scalar(select(Item.number).where(
+                Item.observation_id == obs.id, Item.standard_id == standard_id))
+            if taken is not None:
+                raise ValidationError(f"this observation already has item {taken} for this "
+                                      "standard", fields={"standard_id": "already recorded"},
+                                      number=taken)
     if cycle_id is not None:
         cycle = uow.session.get(Cycle, cycle_id)
         if cycle is None:
@@ -358,7 +371,7 @@ def record_finding(uow: UnitOfWork, actor: Actor, *, unit_id: int, description: 
     uow.session.add(item)
     uow.flush()
     _history(uow, item, actor, "record", None, note,
-             {"number": number, "unit_id": unit.id, "standard_id": standard_id})
+             {"number": number, "unit_id": unit.id, "standard_id": standard_id}, files)
     uow.commit()
     return ItemResult(item.id, item.number, item.status, item.version)
 

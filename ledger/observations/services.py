@@ -1,14 +1,15 @@
 """Use cases of an observation's lifecycle: start, submit, revise, confirm, reopen.
 
-Each one loads the observation in the actor's scope, asks the observation
-rulebook whether the actor may fire the event now, fires it through the shared
-machine, and writes the version-checked change and its append-only history row
-in one transaction.  A stale ``expected_version`` or a concurrent change is a
-``Conflict``.
+Each one loads the observation in the actor's scope (``access``), asks the
+observation rulebook whether the actor may fire the event now, fires it
+through the shared machine, and writes the version-checked change and its
+append-only history row in one transaction.  A stale ``expected_version`` or a
+concurrent change is a ``Conflict``.
 
-Who sees what: staff and supervisors see the observations of units in their
-subtree; a village secretary sees their own village's record only once it is
-confirmed.  Anything else answers ``NotFound``, so its existence does not leak.
+What happens besides the state: ``start`` lays out the checklist and seeds
+the participants; ``submit`` needs every counted line answered and one
+evaluation score; ``confirm`` freezes the score and records the findings in
+the ledger in the same transaction; ``reopen`` unfreezes the score.
 """
 
 from __future__ import annotations
@@ -18,21 +19,19 @@ from dataclasses import dataclass
 from sqlalchemy import insert
 
 from ledger.core.actors import Actor
-from ledger.core.errors import (
-    Conflict,
-    NotFound,
-    ValidationError,
-)
-from ledger.core.models import Observation, ObservationEvent, ObservationStatus, Role
+from ledger.core.errors import Conflict, ValidationError
+from ledger.core.models import ObservationEvent
 from ledger.core.uow import UnitOfWork
+from ledger.observations.access import MAX_TEXT, get_observation
+from ledger.observations.findings import record_findings
+from ledger.observations.record import add_participants, ensure_record
+from ledger.observations.sheet import completeness, score_of
 from ledger.observations.workflow import RULEBOOK, RULES_BY_EVENT, fire
 
 #: the timestamps each event sets to now (True) or clears (False)
 STAMPS = {"start": {"started_at": True}, "submit": {"submitted_at": True},
           "revise": {"submitted_at": False}, "confirm": {"confirmed_at": True},
           "reopen": {"submitted_at": False, "confirmed_at": False}}
-#: longest reason or note kept
-MAX_TEXT = 2000
 
 
 @dataclass(frozen=True)
@@ -42,27 +41,8 @@ class ObservationResult:
     id: int
     status: str
     version: int
-
-
-def may_see(obs: Observation, actor: Actor) -> bool:
-    """Scope, and a village secretary only their village's confirmed record."""
-    if not actor.sees(obs):
-        return False
-    if actor.role == Role.VILLAGE_SECRETARY.value:
-        return obs.status == ObservationStatus.CONFIRMED.value
-    return True
-
-
-def get_observation(uow: UnitOfWork, observation_id: object, actor: Actor) -> Observation:
-    """The observation if ``actor`` may see it, else ``NotFound``."""
-    try:
-        key = int(observation_id)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise NotFound("no such observation") from None
-    obs = uow.session.get(Observation, key)
-    if obs is None or not may_see(obs, actor):
-        raise NotFound("no such observation")
-    return obs
+    #: the ledger items a confirmation created
+    findings: tuple[int, ...] = ()
 
 
 def _not_too_long(inputs: dict[str, object]) -> None:
@@ -83,19 +63,34 @@ def _transition(uow: UnitOfWork, observation_id: object, actor: Actor, event: st
                        current_version=obs.version, status=obs.status)
     rule = RULES_BY_EVENT[event]
     ctx = uow.context()
+    if rule.guards:
+        completeness(uow, obs)
     RULEBOOK.require(rule, obs, actor, ctx, inputs)
     _not_too_long(inputs)
     from_status = obs.status
+    # read before anything changes: a query would flush the change early
+    score = score_of(uow, obs) if event == "confirm" else None
     fire(obs, event, actor, ctx)
     for column, now in STAMPS[event].items():
         setattr(obs, column, ctx.now if now else None)
+    findings: list[int] = []
+    if score is not None:
+        obs.score, obs.score_breakdown = score.total, score.as_dict()
+    elif event == "reopen":
+        obs.score = obs.score_breakdown = None
     uow.flush()  # the version-checked UPDATE: a concurrent change is a Conflict here
     uow.session.execute(insert(ObservationEvent), [{
         "observation_id": obs.id, "seq": obs.version, "event": event,
         "from_status": from_status, "to_status": obs.status, "actor_id": actor.id,
         "actor_role": actor.role, "at": ctx.now, "note": note}])
+    if event == "start":
+        ensure_record(uow, obs)
+        add_participants(uow, obs, actor)
+    elif event == "confirm":
+        with uow.one_transaction():
+            findings = record_findings(uow, obs, actor)
     uow.commit()
-    return ObservationResult(obs.id, obs.status, obs.version)
+    return ObservationResult(obs.id, obs.status, obs.version, tuple(findings))
 
 
 def start(uow: UnitOfWork, observation_id: int, actor: Actor, *,

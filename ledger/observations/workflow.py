@@ -49,9 +49,24 @@ def is_above_observer(obs: Observation, actor: Actor) -> bool:
     return actor.unit_level == above and getattr(obs, f"{above}_id") == actor.unit_id
 
 
+def record_complete(obs: Observation, actor: Actor, ctx: Context) -> str | None:
+    """Every counted checklist line answered and at least one evaluation score given.
+
+    The services count both (``sheet.completeness``) before asking.
+    """
+    if obs.open_lines is None:
+        return "the record has not been counted"
+    if obs.open_lines:
+        return f"{obs.open_lines} checklist lines are still open"
+    if not obs.evaluations:
+        return "no participant has given an evaluation score yet"
+    return None
+
+
 RULES: tuple[Rule, ...] = (
     Rule("start", (P,), I, OBSERVERS, "observer", label="start (开始观摩)"),
-    Rule("submit", (I,), S, OBSERVERS, "observer", label="submit (提交)"),
+    Rule("submit", (I,), S, OBSERVERS, "observer", guards=(record_complete,),
+         label="submit (提交)"),
     Rule("revise", (S,), I, OBSERVERS, "observer", ("reason",), label="revise (退回修改)"),
     Rule("confirm", (S,), C, OBSERVERS, "observer", label="confirm (确认)"),
     Rule("reopen", (C,), I, ABOVE, "above_observer", ("reason",), label="reopen (重新打开)"),

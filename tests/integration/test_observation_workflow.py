@@ -9,6 +9,7 @@ and the append-only history.
 from __future__ import annotations
 
 import pytest
+from observation_helpers import fill, observation_of
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -21,17 +22,7 @@ from ledger.core.errors import (
 )
 from ledger.core.models import Observation, ObservationEvent
 from ledger.observations import services as obs_svc
-from ledger.observations.cycles import open_cycle
 from ledger.observations.workflow import allowed_events, observation_mermaid
-
-
-def observation_of(sanhu, world, kind: str, period: str, unit: str) -> int:
-    with sanhu.uow() as uow:
-        cycle = open_cycle(uow, kind, period)
-    with sanhu.uow() as uow:
-        return uow.session.scalar(select(Observation.id).where(
-            Observation.cycle_id == cycle.cycle_id,
-            Observation.unit_id == world.units[unit].id))
 
 
 @pytest.fixture
@@ -75,6 +66,7 @@ def test_a_township_records_and_confirms_and_the_county_reopens_with_a_reason(
     town, county = any_world["town_T11"], any_world["county_K1"]
     with any_sanhu.uow() as uow:
         assert obs_svc.start(uow, village_obs, town).status == "in_progress"
+    fill(any_sanhu, village_obs, town)
     with any_sanhu.uow() as uow:
         obs_svc.submit(uow, village_obs, town)
     with any_sanhu.uow() as uow:
@@ -119,7 +111,10 @@ def test_only_the_observing_unit_records_and_only_the_level_above_reopens(
     with any_sanhu.uow() as uow, pytest.raises(PermissionDenied):
         obs_svc.start(uow, township_obs, w["town_T11"])
     for obs_id, observer in ((village_obs, "town_T11"), (township_obs, "county_K1")):
-        for step in (obs_svc.start, obs_svc.submit, obs_svc.confirm):
+        with any_sanhu.uow() as uow:
+            obs_svc.start(uow, obs_id, w[observer])
+        fill(any_sanhu, obs_id, w[observer])
+        for step in (obs_svc.submit, obs_svc.confirm):
             with any_sanhu.uow() as uow:
                 step(uow, obs_id, w[observer])
     # reopen: the observer itself, a level too high or the wrong role may not
@@ -144,7 +139,10 @@ def test_out_of_scope_and_unfinished_records_are_not_found(any_sanhu, any_world,
         obs_svc.get_observation(uow, village_obs, w["sec_V111"])
     with any_sanhu.uow() as uow, pytest.raises(NotFound):
         obs_svc.start(uow, village_obs, w["sec_V111"])
-    for step in (obs_svc.start, obs_svc.submit, obs_svc.confirm):
+    with any_sanhu.uow() as uow:
+        obs_svc.start(uow, village_obs, w["town_T11"])
+    fill(any_sanhu, village_obs, w["town_T11"])
+    for step in (obs_svc.submit, obs_svc.confirm):
         with any_sanhu.uow() as uow:
             step(uow, village_obs, w["town_T11"])
     with any_sanhu.uow() as uow:
@@ -160,6 +158,7 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(any_sanhu, any_world,
     town = any_world["town_T11"]
     with any_sanhu.uow() as uow:
         obs_svc.start(uow, village_obs, town, expected_version=1)
+    fill(any_sanhu, village_obs, town)
     with any_sanhu.uow() as uow, pytest.raises(Conflict):
         obs_svc.submit(uow, village_obs, town, expected_version=1)
     assert status(any_sanhu, village_obs) == ("in_progress", 2)
@@ -171,6 +170,7 @@ def test_a_concurrent_change_between_read_and_write_is_a_conflict(any_sanhu, any
     town = any_world["town_T11"]
     with any_sanhu.uow() as uow:
         obs_svc.start(uow, village_obs, town)
+    fill(any_sanhu, village_obs, town)
     with any_sanhu.uow() as first:
         # read version 2 and hold it, as a request does between its read and its write
         held = obs_svc.get_observation(first, village_obs, town)

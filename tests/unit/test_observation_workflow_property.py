@@ -14,13 +14,17 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from conftest import WORLD_CACHE, make_sqlite
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from observation_helpers import fill
+from observation_helpers import standard_ids as ids_of
 from sqlalchemy import select
 
-from ledger.core.errors import DomainError, NotFound
-from ledger.core.models import Observation, ObservationEvent
+from ledger.core.errors import DomainError, InvalidTransition, NotFound
+from ledger.core.models import Item, Observation, ObservationEvent
+from ledger.observations import record
 from ledger.observations import services as obs_svc
 from ledger.observations.cycles import open_cycle
 
@@ -45,6 +49,8 @@ CALLS = {
     "reopen": lambda uow, oid, a: obs_svc.reopen(uow, oid, a, reason="复核"),
 }
 #: the people who can move V111's record, drawn more often than the rest
+#: the lines the filled record fails: each becomes one ledger item on confirmation
+FAILS = {"basic:2": "党员活动室未悬挂入党誓词", "basic:7": "三会一课记录不全"}
 MOVERS = ["town_T11", "town_T11", "county_K1", "sec_V111"]
 _COUNTER = itertools.count()
 
@@ -66,6 +72,7 @@ def test_every_step_follows_the_table_and_the_history_replays(sqlite_templates, 
                 Observation.cycle_id == cycle.cycle_id,
                 Observation.unit_id == world.units["V111"].id))
         status, version = "planned", 1
+        done: list[str] = []
         for name, event in steps:
             moves, who = SPEC[event]
             hidden = name in OUTSIDE or (name == "sec_V111" and status != "confirmed")
@@ -83,6 +90,20 @@ def test_every_step_follows_the_table_and_the_history_replays(sqlite_templates, 
             assert allowed, f"{name} could {event} in {status}"
             status, version = moves[status], version + 1
             assert (result.status, result.version) == (status, version)
+            if event == "start":
+                fill(sanhu, oid, world["town_T11"], fails=FAILS)
+            if status == "confirmed":
+                # locked: the record cannot change except through reopen
+                with sanhu.uow() as uow, pytest.raises(InvalidTransition):
+                    record.save_line(uow, oid, ids_of(sanhu, oid)["basic:1"],
+                                     world["town_T11"], result="fail")
+            with sanhu.uow() as uow:  # findings: one per failed standard, never twice
+                numbers = uow.session.scalars(select(Item.standard_id).where(
+                    Item.observation_id == oid)).all()
+            confirmed_once = any(e == "confirm" for e in done) or event == "confirm"
+            assert len(numbers) == (len(FAILS) if confirmed_once else 0)
+            assert len(set(numbers)) == len(numbers)
+            done.append(event)
 
         with sanhu.uow() as uow:
             obs = uow.session.get(Observation, oid)
