@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     from web.inbox import views as inbox
     from web.items import views as items
     from web.ledger_list import views as listing
+    from web.observations import views as observations
     from web.supervision import views as supervision
 
     sanhu = sanhu or bootstrap(settings)
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     app.register_blueprint(home.bp)
     app.register_blueprint(listing.bp)
     app.register_blueprint(items.bp)
+    app.register_blueprint(observations.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(supervision.bp)
     inbox.init_app(app)

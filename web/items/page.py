@@ -14,11 +14,13 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from ledger.core.actors import Actor
+from ledger.core.errors import NotFound
 from ledger.core.models import Cycle, Evidence, ItemEvent, Standard, Unit, User
 from ledger.core.uow import UnitOfWork
 from ledger.items import services as svc
 from ledger.items.queries import get_item, item_rows, responsible_candidates
 from ledger.items.workflow import ITEM_LEVELS
+from ledger.observations.access import get_observation
 from web.core.labels import CATEGORY_LABELS, ROLE_LABELS, SEVERITY_LABELS, SOURCE_LABELS
 from web.items.forms import EVENT_FORMS, EVENT_LABELS
 from web.items.uploads import KeptFile
@@ -134,7 +136,18 @@ def render(uow: UnitOfWork, item_id: int, active_event: str | None = None, activ
         today=today, source_labels=SOURCE_LABELS, severity_labels=SEVERITY_LABELS,
         category_labels=CATEGORY_LABELS,
         supervision=supervision_card(s, actor, item.id),
+        observation_id=_observation_seen(uow, actor, item.observation_id),
     ), status
+
+
+def _observation_seen(uow, actor, observation_id: int | None) -> int | None:
+    """The observation the item came from, when the user may open it."""
+    if observation_id is None:
+        return None
+    try:
+        return get_observation(uow, observation_id, actor).id
+    except NotFound:
+        return None
 
 
 def render_record(form, preview: dict | None):

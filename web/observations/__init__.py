@@ -1,0 +1,1 @@
+"""Observation pages: cycles, the record in the field, highlights."""

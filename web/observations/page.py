@@ -1,0 +1,127 @@
+"""Rendering the observation pages (the views only parse, call services and answer)."""
+
+from __future__ import annotations
+
+import re
+
+from flask import render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ledger.core.errors import DomainError
+from ledger.core.models import Cycle, Standard, Unit
+from ledger.observations import queries, sheet
+from ledger.observations.access import get_observation
+from ledger.observations.record import MODES, SECTIONS, may_fill
+from ledger.observations.workflow import allowed_events
+from web.core.domain_text import MESSAGES, explain
+
+EVENT_LABELS = {"start": _l("Start the observation"), "submit": _l("Submit the record"),
+                "revise": _l("Take back for corrections"), "confirm": _l("Confirm the record"),
+                "reopen": _l("Reopen the record")}
+STATUS_LABELS = {"planned": _l("Planned"), "in_progress": _l("In progress"),
+                 "submitted": _l("Submitted"), "confirmed": _l("Confirmed")}
+RESULT_LABELS = {"conform": _l("Conforms (符合)"), "partial": _l("Partly (基本符合)"),
+                 "fail": _l("Fails (不符合)"), "na": _l("Not applicable (不适用)")}
+SECTION_LABELS = {"listen": _l("Listen (听): the report"), "check": _l("Check (查): records"),
+                  "look": _l("Look (看): the site"), "talk": _l("Talk (谈): conversations"),
+                  "highlights": _l("Highlights (亮点)"),
+                  "experience": _l("Lessons worth copying (经验总结)")}
+MODE_LABELS = {"focused": _l("Focused (重点观摩): all lines"),
+               "selective": _l("Selective (选择性): chosen categories"),
+               "pushing": _l("Pushing (鞭策性): last time's failures first")}
+KIND_LABELS = {"village_quarterly": _l("Villages, quarterly"),
+               "township_half_yearly": _l("Townships, half-yearly")}
+
+OPEN_LINES = re.compile(r"^(\d+) checklist lines are still open$")
+REFUSALS = {
+    "no participant has given an evaluation score yet":
+        _l("No participant has given an evaluation score yet."),
+    "the record can be changed only while the observation is in progress":
+        _l("The record can be changed only while the observation is in progress."),
+    "only the observing unit and its liaisons fill this record":
+        _l("Only the observing unit and its liaisons fill this record."),
+    "this standard is not on this record's checklist":
+        _l("This standard is not on this record's checklist."),
+    "someone else changed this line; here is what it says now":
+        _l("Someone else changed this line meanwhile. What it says now is shown; what you "
+           "typed is kept so you can save it again."),
+    "someone else changed this text; here is what it says now":
+        _l("Someone else changed this text meanwhile. What it says now is shown; what you "
+           "typed is kept so you can save it again."),
+    "someone else changed this evaluation; here is what it says now":
+        _l("Someone else changed this evaluation meanwhile. What it says now is shown."),
+    "a selective observation needs at least one category":
+        _l("A selective observation needs at least one category."),
+    "check the line's result and deduction": _l("Check the result and the deduction."),
+    "enter a number from 0 to 100": _l("Enter a number from 0 to 100."),
+    "enter a number": _l("Enter a number."),
+    "enter the participant's name": _l("Enter the participant's name."),
+}
+
+
+def event_label(event: str) -> str:
+    return str(EVENT_LABELS[event])
+
+
+def explain_refusal(exc: DomainError) -> str:
+    """The sentence for a refusal on these pages (the record's own reasons first)."""
+    reason = exc.message
+    found = OPEN_LINES.match(reason or "")
+    if found:
+        return _("%(n)s checklist lines are still open: answer them (or mark the rest as "
+                 "conforming) before submitting.", n=int(found.group(1)))
+    known = REFUSALS.get(reason) or MESSAGES.get(reason)
+    return str(known) if known else explain(exc)
+
+
+def _common() -> dict:
+    return {"status_labels": STATUS_LABELS, "result_labels": RESULT_LABELS,
+            "section_labels": SECTION_LABELS, "mode_labels": MODE_LABELS,
+            "kind_labels": KIND_LABELS, "event_labels": EVENT_LABELS}
+
+
+def render_cycles(uow, actor):
+    rows = queries.cycles_overview(uow.session, actor)
+    return render_template("observations/cycles.html", rows=rows, **_common())
+
+
+def render_cycle(uow, actor, cycle_id: int, *, status: str | None, page_no: int):
+    listing = queries.targets(uow.session, actor, cycle_id, status=status, page=page_no)
+    return render_template("observations/cycle.html", listing=listing, status=status,
+                           **_common())
+
+
+def render(uow, actor, observation_id: int, *, errors: dict | None = None,
+           event_error: dict | None = None, status: int = 200):
+    """The record page; ``errors`` maps a piece ("line-12") to its refusal and typed input."""
+    obs = get_observation(uow, observation_id, actor)
+    cycle = uow.session.get(Cycle, obs.cycle_id)
+    view = sheet.sheet_of(uow, obs)
+    sheet.completeness(uow, obs)
+    events = allowed_events(obs, actor, uow.context())
+    # submit is offered while the record is being filled, with what is missing
+    if obs.status == "in_progress" and "submit" not in events and may_fill(uow, obs, actor) \
+            and actor.unit_id == obs.observing_unit_id:
+        events.insert(0, "submit")
+    editable = obs.status == "in_progress" and may_fill(uow, obs, actor)
+    observer = uow.session.get(Unit, obs.observing_unit_id)
+    categories = uow.session.execute(
+        select(Standard.set, Standard.category_number, Standard.category)
+        .where(Standard.catalog_version_id == cycle.catalog_version_id)
+        .distinct().order_by(Standard.set, Standard.category_number)).all()
+    html = render_template(
+        "observations/view.html", obs=obs, cycle=cycle, sheet=view, events=events,
+        editable=editable, path=queries.unit_path(uow.session, obs), observer=observer,
+        errors=errors or {}, event_error=event_error, sections=SECTIONS, modes=MODES,
+        categories=[(f"{s}:{n}", name) for s, n, name in categories], **_common())
+    return html, status
+
+
+def render_highlights(uow, *, q: str, theme: str, county: int | None, kind: str,
+                      page_no: int):
+    listing = queries.highlights(uow.session, q=q, theme=theme, county=county, kind=kind,
+                                 page=page_no)
+    return render_template("observations/highlights.html", listing=listing, q=q, theme=theme,
+                           county=county, kind=kind, **_common())
