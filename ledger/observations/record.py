@@ -257,16 +257,21 @@ def mark_rest(uow: UnitOfWork, observation_id: object, actor: Actor, *,
     if result not in RESULTS:
         raise ValidationError("unknown result", fields={"result": "unknown result"})
     obs = _editable(uow, observation_id, actor)
-    chosen = set(obs.categories or []) if obs.mode == "selective" else None
-    rows = uow.session.execute(
-        select(ObservationLine, Standard.set, Standard.category_number)
-        .join(Standard, Standard.id == ObservationLine.standard_id)
-        .where(ObservationLine.observation_id == obs.id, ObservationLine.result.is_(None))).all()
-    now, count = uow.now(), 0
-    for line, set_, category in rows:
-        if chosen is None or f"{set_}:{category}" in chosen:
-            line.result, line.updated_by_id, line.updated_at = result, actor.id, now
-            count += 1
+    lines = ObservationLine.__table__
+    open_lines = [lines.c.observation_id == obs.id, lines.c.result.is_(None)]
+    if obs.mode == "selective":
+        chosen = set(obs.categories or [])
+        counted = [sid for sid, set_, category in uow.session.execute(
+            select(Standard.id, Standard.set, Standard.category_number)
+            .join(ObservationLine, ObservationLine.standard_id == Standard.id)
+            .where(ObservationLine.observation_id == obs.id))
+            if f"{set_}:{category}" in chosen]
+        open_lines.append(lines.c.standard_id.in_(counted))
+    # one statement; each line's version moves as if saved alone
+    count = uow.session.execute(
+        update(lines).where(*open_lines).values(
+            result=result, updated_by_id=actor.id, updated_at=uow.now(),
+            version=lines.c.version + 1)).rowcount
     uow.commit()
     return count
 

@@ -330,3 +330,48 @@ def test_a_selective_observation_counts_only_its_categories(any_sanhu, any_world
     counted = [ln for ln in view.lines if ln.counted]
     assert 0 < len(counted) < 42 and {ln.category_key for ln in counted} == {"basic:1"}
     assert view.open == len(counted)
+
+
+def test_a_save_racing_the_submission_is_either_in_the_record_or_refused(any_sanhu, any_world):
+    """Ten rounds of a line save and a submission let loose at once: the submitted
+    record never changes afterwards, and a refused save changed nothing."""
+    town = any_world["town_T11"]
+    for round_ in range(10):
+        oid = observation_of(any_sanhu, any_world, "village_quarterly", f"20{30 + round_}Q1",
+                             "V111")
+        with any_sanhu.uow() as uow:
+            obs_svc.start(uow, oid, town)
+        fill(any_sanhu, oid, town)
+        sid = standard_ids(any_sanhu, oid)["basic:7"]
+        barrier, outcome = threading.Barrier(2), {}
+
+        def save():
+            barrier.wait()
+            try:
+                with any_sanhu.uow() as uow:
+                    record.save_line(uow, oid, sid, town, result="fail", note="抢在提交前")
+                outcome["save"] = "saved"
+            except InvalidTransition:
+                outcome["save"] = "locked"
+
+        def submit():
+            barrier.wait()
+            with any_sanhu.uow() as uow:
+                obs_svc.submit(uow, oid, town)
+            with any_sanhu.uow() as uow:
+                outcome["submitted_line"] = uow.session.scalar(select(ObservationLine.result)
+                                                               .where(
+                    ObservationLine.observation_id == oid,
+                    ObservationLine.standard_id == sid))
+
+        threads = [threading.Thread(target=save), threading.Thread(target=submit)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        final = line(any_sanhu, oid, sid)
+        assert final.result == ("fail" if outcome["save"] == "saved" else "conform")
+        # what was read right after the submission is what the record keeps
+        assert outcome["submitted_line"] == final.result
+        with any_sanhu.uow() as uow:
+            assert uow.session.get(Observation, oid).status == "submitted"
