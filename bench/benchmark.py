@@ -144,6 +144,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=4,
                    help="workers for the concurrent-transitions figure (1: skip it)")
     p.add_argument("--bulk", type=int, default=1000, help="items in the bulk assign")
+    p.add_argument("--line-saves", type=int, default=400, help="checklist lines to save")
+    p.add_argument("--confirms", type=int, default=20,
+                   help="65-line observations to confirm")
+    p.add_argument("--coverage-runs", type=int, default=50, help="coverage reads")
     p.add_argument("--export-rows", type=int, default=100_000,
                    help="rows of the .xlsx export figure (the city's newest items)")
     p.add_argument("--sweep-only", action="store_true",

@@ -5,6 +5,7 @@ cycles, observations, the ledger rows, ANALYZE)."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 import resource
 import time
 from pathlib import Path
@@ -140,21 +141,45 @@ def build_database(db: str, url: str, villages: int, n_items: int, chunk: int,
                 conn.execute(insert(Observation), obs_rows)
             obs_rows = []
 
+    obs_rng = random.Random(f"{seed}-observations")
+    # the current quarter is under way (a spread of states for coverage); earlier ones
+    # are confirmed with a frozen score
+    current = [("planned", 0.35), ("in_progress", 0.2), ("submitted", 0.1), ("confirmed", 0.35)]
+
+    def obs_status(latest: bool) -> str:
+        if not latest:
+            return "confirmed"
+        r, acc = obs_rng.random(), 0.0
+        for status, share in current:
+            acc += share
+            if r < acc:
+                return status
+        return "confirmed"
+
+    def obs_row(cycle_id, unit_id, observer_id, status, ancestors):
+        return dict(id=obs_id, cycle_id=cycle_id, unit_id=unit_id, observing_unit_id=observer_id,
+                    status=status, version=1, mode="focused", demonstration=False,
+                    score=round(obs_rng.uniform(60, 98), 2) if status == "confirmed" else None,
+                    **ancestors)
+
     for k in range(len(quarters)):
-        status = "planned" if k == len(quarters) - 1 else "done"
         for v in range(org.nv):
             obs_id += 1
-            obs_rows.append(dict(id=obs_id, cycle_id=k + 1, unit_id=org.village_ids[v],
-                                 observing_unit_id=org.township_ids[org.township_of_v[v]],
-                                 status=status))
+            t = org.township_of_v[v]
+            ancestors = dict(city_id=org.city, county_id=org.county_ids[org.county_of_t[t]],
+                             township_id=org.township_ids[t], village_id=org.village_ids[v])
+            obs_rows.append(obs_row(k + 1, org.village_ids[v], org.township_ids[t],
+                                    obs_status(k == len(quarters) - 1), ancestors))
             flush_obs()
     for k, _ in enumerate(halves):
         for t in range(org.nt):
             obs_id += 1
-            obs_rows.append(dict(id=obs_id, cycle_id=len(quarters) + k + 1,
-                                 unit_id=org.township_ids[t],
-                                 observing_unit_id=org.county_ids[org.county_of_t[t]],
-                                 status="done"))
+            c = org.county_of_t[t]
+            ancestors = dict(city_id=org.city, county_id=org.county_ids[c],
+                             township_id=org.township_ids[t], village_id=None)
+            obs_rows.append(obs_row(len(quarters) + k + 1, org.township_ids[t],
+                                    org.county_ids[c], obs_status(k == len(halves) - 1),
+                                    ancestors))
             flush_obs()
     flush_obs(force=True)
     timings["organisation, users, cycles, observations"] = time.perf_counter() - t0

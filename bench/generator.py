@@ -114,6 +114,7 @@ class Generator:
             serial, prev = 0, -1
             for v in villages:
                 if v != prev:
+                    self._used: set[int] = set()  # one item per standard per observation
                     if prev >= 0:
                         self.sequences.append((f"{period}-{self.org.village_code[prev]}", serial))
                     serial, prev = 0, v
@@ -152,6 +153,14 @@ class Generator:
                 source = name
                 break
         std_id, std_cat, std_title = rng.choice(self.standards)
+        if source == "observation":
+            tries = 0
+            while std_id in self._used and tries < 8:
+                std_id, std_cat, std_title = rng.choice(self.standards)
+                tries += 1
+            if std_id in self._used:  # typed in by hand against the cycle only
+                source = "inspection"
+            self._used.add(std_id)
         if source != "observation" and rng.random() < 0.5:
             std_id = std_cat = None
             std_title = None

@@ -46,6 +46,12 @@ def report_rows(results: dict[str, dict]) -> list[dict]:
         lambda r: (f"{r['bulk_assign']['seconds']:.2f} s = "
                    f"{r['bulk_assign']['per_s']:,.0f} items/s"
                    f" ({r['bulk_assign']['ok']} ok)", None))
+    add("save one checklist line of an observation", "p95 ≤ 30 ms",
+        lambda r: p95(30)(r["save_line"]))
+    add("confirm an observation of 65 lines, creating its findings", "≤ 250 ms",
+        lambda r: (f"p50 {r['confirm_65']['p50_ms']:.0f} / max {r['confirm_65']['max_ms']:.0f} ms"
+                   f" ({r['confirm_65']['findings_each']} findings each)",
+                   r["confirm_65"]["p95_ms"] <= 250))
     add("open a quarterly cycle for all villages", "≤ 5 s",
         lambda r: (f"{r['open_cycle']['seconds']:.2f} s "
                    f"({r['open_cycle']['observations']:,} obs.)",
