@@ -7,10 +7,12 @@ and turns the failed lines into ledger items once, with their photos.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import threading
 
 import pytest
+import time_machine
 from observation_helpers import fill, observation_of, standard_ids, start_and_fill
 from samples import make_png
 from sqlalchemy import func, select
@@ -36,6 +38,7 @@ from ledger.core.models import (
 from ledger.items import services as items_svc
 from ledger.observations import record, sheet
 from ledger.observations import services as obs_svc
+from ledger.supervision.board import board, repeat_clause
 
 
 @pytest.fixture
@@ -343,35 +346,60 @@ def test_a_save_racing_the_submission_is_either_in_the_record_or_refused(any_san
             obs_svc.start(uow, oid, town)
         fill(any_sanhu, oid, town)
         sid = standard_ids(any_sanhu, oid)["basic:7"]
-        barrier, outcome = threading.Barrier(2), {}
-
-        def save():
-            barrier.wait()
-            try:
-                with any_sanhu.uow() as uow:
-                    record.save_line(uow, oid, sid, town, result="fail", note="抢在提交前")
-                outcome["save"] = "saved"
-            except InvalidTransition:
-                outcome["save"] = "locked"
-
-        def submit():
-            barrier.wait()
-            with any_sanhu.uow() as uow:
-                obs_svc.submit(uow, oid, town)
-            with any_sanhu.uow() as uow:
-                outcome["submitted_line"] = uow.session.scalar(select(ObservationLine.result)
-                                                               .where(
-                    ObservationLine.observation_id == oid,
-                    ObservationLine.standard_id == sid))
-
-        threads = [threading.Thread(target=save), threading.Thread(target=submit)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        outcome = _race_save_and_submit(any_sanhu, town, oid, sid)
         final = line(any_sanhu, oid, sid)
         assert final.result == ("fail" if outcome["save"] == "saved" else "conform")
         # what was read right after the submission is what the record keeps
         assert outcome["submitted_line"] == final.result
         with any_sanhu.uow() as uow:
             assert uow.session.get(Observation, oid).status == "submitted"
+
+
+def test_a_standard_failed_again_is_a_repeat_finding_on_the_overdue_board(any_sanhu,
+                                                                          any_world):
+    town = any_world["town_T11"]
+    items = []
+    for period in ("2026Q3", "2026Q4"):
+        oid = observation_of(any_sanhu, any_world, "village_quarterly", period, "V111")
+        with any_sanhu.uow() as uow:
+            o = uow.session.get(Observation, oid)
+            uow.session.get(Cycle, o.cycle_id).finding_deadline_workdays = 5
+            uow.commit()
+        start_and_fill(any_sanhu, oid, town, fails={"basic:6": "支部书记未述职"})
+        with any_sanhu.uow() as uow:
+            obs_svc.submit(uow, oid, town)
+        with any_sanhu.uow() as uow:
+            items += obs_svc.confirm(uow, oid, town).findings
+    with any_sanhu.uow() as uow:
+        assert uow.session.scalars(select(Item.id).where(repeat_clause())).all() == [items[1]]
+        deadline = uow.session.get(Item, items[1]).deadline
+    later = dt.datetime.combine(deadline + dt.timedelta(days=3), dt.time(12), tzinfo=dt.UTC)
+    with time_machine.travel(later, tick=False), any_sanhu.uow() as uow:
+        page_ = board(uow.session, any_world["sup_K1"], uow.today(), repeat_only=True)
+    assert [row["id"] for row in page_.rows] == [items[1]]
+
+
+def _race_save_and_submit(sanhu, town, oid: int, sid: int) -> dict:
+    barrier, outcome = threading.Barrier(2), {}
+
+    def save():
+        barrier.wait()
+        try:
+            with sanhu.uow() as uow:
+                record.save_line(uow, oid, sid, town, result="fail", note="抢在提交前")
+            outcome["save"] = "saved"
+        except InvalidTransition:
+            outcome["save"] = "locked"
+
+    def submit():
+        barrier.wait()
+        with sanhu.uow() as uow:
+            obs_svc.submit(uow, oid, town)
+        outcome["submitted_line"] = line(sanhu, oid, sid).result
+
+    threads = [threading.Thread(target=save), threading.Thread(target=submit)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcome
