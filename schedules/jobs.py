@@ -19,6 +19,7 @@ from ledger.core.models import CycleKind
 from ledger.instance.bootstrap import Sanhu, bootstrap
 from ledger.notify import reminders
 from ledger.notify.delivery import deliver_now
+from ledger.observations import coverage
 from ledger.observations.cycles import open_cycle, period_for
 from schedules import runs
 
@@ -107,6 +108,20 @@ def report_reminders(app: Sanhu | None = None, force: bool = False) -> str:
     return _daily("report_reminders", reminders.report_reminders, app, force)
 
 
+def observation_sweep(app: Sanhu | None = None, force: bool = False) -> str:
+    """Daily: mark observations of ended periods late, remind the unfinished before the end."""
+    app = app or current_app()
+    day = today(app)
+
+    def work() -> dict:
+        with app.uow() as uow:
+            late = coverage.mark_late(uow, day)
+            reminded = coverage.remind_unfinished(uow, day)
+        return {"late": late, "reminded": reminded.total}
+
+    return _run(app, "observation_sweep", day.isoformat(), work, force=force)
+
+
 def deliver(app: Sanhu | None = None, force: bool = False) -> str:
     """Every minute: send due e-mail and webhook deliveries (retries included)."""
     app = app or current_app()
@@ -134,4 +149,5 @@ RUN_KEYS: dict[str, Callable[[dt.date], str]] = {
     "reminder_sweep": dt.date.isoformat,
     "overdue_digest": dt.date.isoformat,
     "report_reminders": dt.date.isoformat,
+    "observation_sweep": dt.date.isoformat,
 }

@@ -625,6 +625,8 @@ class Notification(Base):
     #: why this user gets it: responsible, township, county, supervisor, report, digest
     audience: Mapped[str] = mapped_column(String(16))
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
+    #: the unfinished observation an ``observation`` reminder is about
+    observation_id: Mapped[int | None] = mapped_column(ForeignKey("observations.id"))
     deadline: Mapped[dt.date | None] = mapped_column(Date)
     #: working days until (positive) or past (negative) the deadline
     offset_days: Mapped[int | None] = mapped_column(Integer)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import literal, select
+from sqlalchemy.orm import Session
 
 from ledger.catalog.standards import current_catalog
 from ledger.core.db import dialect_insert
@@ -27,6 +28,11 @@ PERIOD_PATTERNS = {
 TARGET_LEVEL = {
     CycleKind.VILLAGE_QUARTERLY: Level.VILLAGE,
     CycleKind.TOWNSHIP_HALF_YEARLY: Level.TOWNSHIP,
+}
+#: who observes the targets: each township its villages, each county its townships
+OBSERVING_LEVEL = {
+    CycleKind.VILLAGE_QUARTERLY: Level.TOWNSHIP,
+    CycleKind.TOWNSHIP_HALF_YEARLY: Level.COUNTY,
 }
 
 
@@ -54,6 +60,31 @@ def validate_period(kind: str, period: str) -> CycleKind:
         raise ValidationError(f"a {kind_.value} period looks like {example}",
                               fields={"period": "invalid period"})
     return kind_
+
+
+def period_bounds(kind: str, period: str) -> tuple[dt.date, dt.date]:
+    """The first and last day of a period: ``2026Q4`` → 1 October to 31 December."""
+    kind_ = validate_period(kind, period)
+    year, part = (int(g) for g in PERIOD_PATTERNS[kind_].match(period).groups())
+    months = 3 if kind_ is CycleKind.VILLAGE_QUARTERLY else 6
+    first = dt.date(year, (part - 1) * months + 1, 1)
+    last_month = part * months
+    last = dt.date(year + (last_month == 12), last_month % 12 + 1, 1) - dt.timedelta(days=1)
+    return first, last
+
+
+def kind_of_period(period: str) -> CycleKind:
+    """The cycle kind a period's shape names: ``2026Q4`` quarterly, ``2026H2`` half-yearly."""
+    for kind, pattern in PERIOD_PATTERNS.items():
+        if pattern.match(period or ""):
+            return kind
+    raise ValidationError("a period looks like 2026Q4 or 2026H2",
+                          fields={"period": "invalid period"})
+
+
+def cycle_of(session: Session, kind: str, period: str) -> Cycle | None:
+    """The cycle of this kind and period, if it was opened."""
+    return session.scalar(select(Cycle).where(Cycle.kind == kind, Cycle.period == period))
 
 
 def open_cycle(uow: UnitOfWork, kind: str, period: str, theme: str | None = None) -> OpenedCycle:

@@ -205,6 +205,42 @@ def open_cycle_cmd(kind: str, period: str) -> None:
                f"{result.observations_created} observation(s) planned")
 
 
+@main.group()
+def observations() -> None:
+    """Observations (观摩): coverage of a cycle."""
+
+
+@observations.command("coverage")
+@click.argument("period")
+@click.option("--kind", type=click.Choice(["village_quarterly", "township_half_yearly"]),
+              help="Default: from the period (2026Q4 quarterly, 2026H2 half-yearly).")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as a JSON list.")
+def observations_coverage(period: str, kind: str | None, as_json: bool) -> None:
+    """Per observing unit, the whole city: targets planned, scheduled, in progress,
+    submitted, confirmed and late."""
+    from ledger.core.errors import ValidationError
+    from ledger.observations.coverage import COUNTS, coverage_of_all, total_of
+    from ledger.observations.cycles import cycle_of, kind_of_period, validate_period
+
+    try:
+        kind = validate_period(kind or kind_of_period(period).value, period).value
+    except ValidationError as exc:
+        raise click.BadParameter(exc.message, param_hint="PERIOD") from exc
+    app = _app()
+    with app.uow() as uow:
+        cycle = cycle_of(uow.session, kind, period)
+        if cycle is None:
+            raise click.ClickException(f"no {kind} cycle {period} (sanhu open-cycle opens it)")
+        rows = coverage_of_all(uow.session, cycle.id, uow.today())
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=1))
+        return
+    click.echo(f"{'unit':<24} " + " ".join(f"{c:>11}" for c in COUNTS))
+    for row in [*rows, total_of(rows)]:
+        label = f"{row.unit_code} {row.unit_name}".strip()
+        click.echo(f"{label:<24} " + " ".join(f"{getattr(row, c):>11}" for c in COUNTS))
+
+
 # --- server -----------------------------------------------------------------
 
 
