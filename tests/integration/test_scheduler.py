@@ -189,7 +189,8 @@ def test_the_jobs_overview_shows_trigger_next_run_and_last_outcome(sanhu, world)
     with time_machine.travel(at(2026, 10, 1, 0, 8), tick=False):
         overview = {j["id"]: j for j in jobs_overview(sanhu)}
     assert set(overview) == {"open_village_quarterly", "open_township_half_yearly",
-                             "reminder_sweep", "overdue_digest", "report_reminders", "deliver"}
+                             "reminder_sweep", "overdue_digest", "report_reminders", "deliver",
+                             "observation_sweep"}
     quarterly = overview["open_village_quarterly"]
     assert quarterly["trigger"] == \
         "cron[month='1,4,7,10', day='1', hour='0', minute='5'] Asia/Shanghai"

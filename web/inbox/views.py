@@ -29,6 +29,7 @@ KIND_LABELS = {
     "digest": _l("Daily digest"),
     "report": _l("Report due"),
     "test": _l("Test"),
+    "observation": _l("Observation"),
 }
 
 
@@ -129,9 +130,11 @@ def open_item(notification_id: int):
             abort(404)
         if note["read_at"] is None:
             reminders.mark_read(uow, user_id, [notification_id])
-    if note["item_id"] is None:
-        return redirect(url_for("inbox.index"))
-    return redirect(url_for("items.view", item_id=note["item_id"]))
+    if note["item_id"] is not None:
+        return redirect(url_for("items.view", item_id=note["item_id"]))
+    if note["observation_id"] is not None:
+        return redirect(url_for("observations.view", observation_id=note["observation_id"]))
+    return redirect(url_for("inbox.index"))
 
 
 def unread_badge() -> dict:
