@@ -559,7 +559,8 @@ def _inbox_columns():
     return (Notification.id, Notification.kind, Notification.audience, Notification.title,
             Notification.body, Notification.item_id, Notification.observation_id,
             Notification.deadline, Notification.offset_days, Notification.created_at,
-            Notification.read_at, Item.number.label("item_number"), Item.description.label("item_description"))
+            Notification.read_at, Item.number.label("item_number"),
+            Item.description.label("item_description"))
 
 
 def inbox_page(uow: UnitOfWork, user_id: int, *, unread_only: bool = False, page: int = 1,
