@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from ledger.core.errors import ValidationError
-from ledger.core.models import AppSetting
+from ledger.core.db import dialect_insert
+from ledger.core.errors import PermissionDenied, ValidationError
+from ledger.core.models import AppSetting, Role
 
 #: the four results of a checklist line, in the order pages offer them
 RESULTS = ("conform", "partial", "fail", "na")
@@ -157,3 +158,17 @@ def parse_rules(data: Mapping | None) -> Rules:
 def load_rules(session) -> Rules:
     stored = session.scalar(select(AppSetting.value).where(AppSetting.key == SETTING))
     return parse_rules(stored if isinstance(stored, dict) else None)
+
+
+def save_rules(uow, actor, data: Mapping) -> Rules:
+    """Store the admin's scoring rules (validated first: nothing half-saved)."""
+    if actor.role != Role.ADMIN.value:
+        raise PermissionDenied("only an admin changes the scoring rules", event="settings")
+    rules = parse_rules(data)
+    now = uow.now()
+    ins = dialect_insert(uow.session, AppSetting.__table__).values(
+        key=SETTING, value=rules.as_dict(), updated_at=now)
+    uow.session.execute(ins.on_conflict_do_update(
+        index_elements=["key"], set_={"value": ins.excluded.value, "updated_at": now}))
+    uow.commit()
+    return rules

@@ -23,7 +23,9 @@ NAV = (
     ("items.new", _l("Record a problem"),
      {Role.COUNTY_STAFF.value, Role.TOWNSHIP_STAFF.value, Role.SUPERVISOR.value}),
     ("supervision.board", _l("Overdue board"), STAFF - {"township_staff"} | {"supervisor"}),
+    ("observations.liaisons", _l("Liaisons"), {Role.COUNTY_STAFF.value}),
     ("admin.index", _l("Administration"), {Role.ADMIN.value}),
+    ("observations.settings", _l("Observation settings"), {Role.ADMIN.value}),
 )
 
 

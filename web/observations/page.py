@@ -10,8 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ledger.core.errors import DomainError
-from ledger.core.models import Cycle, Standard, Unit
-from ledger.observations import queries, sheet
+from ledger.core.models import Cycle, Standard, Unit, User
+from ledger.observations import coverage, planning, queries, sheet
 from ledger.observations.access import get_observation
 from ledger.observations.record import MODES, SECTIONS, may_fill
 from ledger.observations.workflow import allowed_events
@@ -33,6 +33,10 @@ MODE_LABELS = {"focused": _l("Focused (重点观摩): all lines"),
                "pushing": _l("Pushing (鞭策性): last time's failures first")}
 KIND_LABELS = {"village_quarterly": _l("Villages, quarterly"),
                "township_half_yearly": _l("Townships, half-yearly")}
+
+PLAN_LABELS = {"goals": _l("Goals (目标)"), "methods": _l("Methods (方法)"),
+               "steps": _l("Steps (步骤)"), "rectification": _l("Rectification (整改)"),
+               "guidance": _l("Guidance (指导)"), "use_of_results": _l("Use of results (结果运用)")}
 
 OPEN_LINES = re.compile(r"^(\d+) checklist lines are still open$")
 REFUSALS = {
@@ -87,10 +91,16 @@ def render_cycles(uow, actor):
     return render_template("observations/cycles.html", rows=rows, **_common())
 
 
-def render_cycle(uow, actor, cycle_id: int, *, status: str | None, page_no: int):
+def render_cycle(uow, actor, cycle_id: int, *, status: str | None, page_no: int,
+                 by: str = "observing_unit"):
     listing = queries.targets(uow.session, actor, cycle_id, status=status, page=page_no)
+    rows, total = coverage_rows(uow, actor, cycle_id, by)
+    observes = actor.role in ("township_staff", "county_staff") and any(
+        r.unit_id == actor.unit_id for r in rows)
     return render_template("observations/cycle.html", listing=listing, status=status,
-                           **_common())
+                           coverage=rows, total=total, by=by, observes=observes,
+                           themes=planning.themes(uow.session),
+                           may_set=actor.role in ("city_staff", "admin"), **_common())
 
 
 def render(uow, actor, observation_id: int, *, errors: dict | None = None,
@@ -113,6 +123,7 @@ def render(uow, actor, observation_id: int, *, errors: dict | None = None,
         .distinct().order_by(Standard.set, Standard.category_number)).all()
     html = render_template(
         "observations/view.html", obs=obs, cycle=cycle, sheet=view, events=events,
+        theme=planning.theme_for(uow, obs),
         editable=editable, path=queries.unit_path(uow.session, obs), observer=observer,
         errors=errors or {}, event_error=event_error, sections=SECTIONS, modes=MODES,
         categories=[(f"{s}:{n}", name) for s, n, name in categories], **_common())
@@ -125,3 +136,50 @@ def render_highlights(uow, *, q: str, theme: str, county: int | None, kind: str,
                                  page=page_no)
     return render_template("observations/highlights.html", listing=listing, q=q, theme=theme,
                            county=county, kind=kind, **_common())
+
+
+def coverage_rows(uow, actor, cycle_id: int, by: str):
+    """The coverage table of the cycle page (empty for village secretaries)."""
+    if actor.role == "village_secretary":
+        return [], None
+    rows = coverage.coverage(uow.session, cycle_id, actor, uow.today(), by=by)
+    return rows, (coverage.total_of(rows, str(_("Total"))) if rows else None)
+
+
+def liaison_choices(uow, actor) -> dict:
+    """County staff and townships the actor may pair (their county, or all for the city)."""
+    scope = actor.scope_clause(Unit)
+    townships = uow.session.execute(select(Unit.id, Unit.name, Unit.code).where(
+        scope, Unit.level == "township", Unit.active.is_(True)).order_by(Unit.code)).all()
+    staff = uow.session.execute(
+        select(User.id, User.display_name, Unit.name).join(Unit, Unit.id == User.unit_id)
+        .where(scope, User.role == "county_staff", User.active.is_(True))
+        .order_by(Unit.code, User.display_name)).all()
+    return {"townships": townships, "staff": staff}
+
+
+def rules_from_form(form) -> dict:
+    """The scoring rules as ``scoring.parse_rules`` takes them, from the settings form."""
+    standards: dict[str, dict[str, str]] = {}
+    caps = {}
+    for name, value in form.items():
+        if not value.strip():
+            continue
+        if name.startswith("cap-"):
+            caps[name[4:]] = value.strip()
+        elif name.startswith(("fail-", "partial-")):
+            result, key = name.split("-", 1)
+            standards.setdefault(key, {})[result] = value.strip()
+    return {"partial": form.get("partial", ""), "fail": form.get("fail", ""),
+            "standards": standards, "caps": caps}
+
+
+def catalog_standards(session) -> list:
+    """The current catalog's standards, for the per-standard deduction table."""
+    from ledger.catalog.standards import current_catalog
+
+    catalog = current_catalog(session)
+    if catalog is None:
+        return []
+    return session.scalars(select(Standard).where(Standard.catalog_version_id == catalog.id)
+                           .order_by(Standard.set, Standard.number)).all()

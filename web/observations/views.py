@@ -62,9 +62,10 @@ def cycles():
 def cycle(cycle_id: int):
     """One cycle: the observations of the user's area, by status."""
     with sanhu().uow() as uow:
+        by = "county" if request.args.get("by") == "county" else "observing_unit"
         return page.render_cycle(uow, current_user.actor, cycle_id,
                                  status=request.args.get("status") or None,
-                                 page_no=request.args.get("page", 1, type=int))
+                                 page_no=request.args.get("page", 1, type=int), by=by)
 
 
 @bp.route("/<int:observation_id>")
@@ -315,3 +316,7 @@ def highlight_file(file_id: int):
                          conditional=True, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# the planning pages register on the same blueprint
+from web.observations import plan_views  # noqa: E402, F401
