@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     from web.inbox import views as inbox
     from web.items import views as items
     from web.ledger_list import views as listing
+    from web.observation_exports import views as observation_exports
     from web.observations import views as observations
     from web.supervision import views as supervision
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     app.register_blueprint(observations.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(supervision.bp)
+    app.register_blueprint(observation_exports.bp)
     inbox.init_app(app)
     app.register_blueprint(inbox.bp)
     return app

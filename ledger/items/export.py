@@ -131,7 +131,7 @@ def _remarks(row) -> str:
     return ";".join(parts)
 
 
-def _local(moment: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | None:
+def local_time(moment: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | None:
     """A stored instant as the naive local time Excel shows (SQLite returns naive UTC)."""
     if moment is None:
         return None
@@ -210,7 +210,7 @@ def _write_sheet(session: Session, workbook, stmt, zone: ZoneInfo) -> int:
             if row.deadline is not None:
                 sheet.write_datetime(r, 10, row.deadline, day)
             text(r, 11, STATUS_NAMES[status_of(row.state, bool(row.submitted))])
-            closed = _local(row.closed_at, zone)
+            closed = local_time(row.closed_at, zone)
             if closed is not None:
                 sheet.write_datetime(r, 12, closed, moment)
             if row.days_overdue is not None:

@@ -192,14 +192,14 @@ def index():
 # --- the export ----------------------------------------------------------------------
 
 
-def _content_disposition(filename: str) -> str:
+def content_disposition(filename: str) -> str:
     """``attachment`` with an ASCII fallback and the UTF-8 name (RFC 5987 / 6266)."""
     fallback = filename.encode("ascii", "replace").decode().replace("?", "_")
     return (f'attachment; filename="{fallback}"; '
             f"filename*=UTF-8''{urllib.parse.quote(filename, safe='')}")
 
 
-def _stream_and_remove(path: str, chunk: int = 64 * 1024) -> Iterator[bytes]:
+def stream_and_remove(path: str, chunk: int = 64 * 1024) -> Iterator[bytes]:
     try:
         with open(path, "rb") as f:
             while data := f.read(chunk):
@@ -236,9 +236,9 @@ def export():
     except BaseException:
         os.unlink(path)
         raise
-    response = Response(_stream_and_remove(path), mimetype=XLSX_MIMETYPE, direct_passthrough=True)
+    response = Response(stream_and_remove(path), mimetype=XLSX_MIMETYPE, direct_passthrough=True)
     response.headers["Content-Length"] = str(os.path.getsize(path))
-    response.headers["Content-Disposition"] = _content_disposition(
+    response.headers["Content-Disposition"] = content_disposition(
         f"台账-{today.isoformat()}.xlsx")
     response.headers["Cache-Control"] = "no-store"
     return response
