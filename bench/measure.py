@@ -11,7 +11,7 @@ from bench.areas.bulk import bulk_assign, open_cycle
 from bench.areas.export import export
 from bench.areas.item_page import item_pages
 from bench.areas.lists import lists, overdue
-from bench.areas.observations import confirm_65, save_lines
+from bench.areas.observations import confirm_65, coverage_reads, save_lines
 from bench.areas.sweep import sweep
 from bench.areas.transitions import concurrent_transitions, transitions
 from bench.common import log
@@ -37,6 +37,7 @@ def run(m: Measurer) -> dict:
     res["bulk_assign"] = bulk_assign(m)
     res["save_line"] = save_lines(m)
     res["confirm_65"] = confirm_65(m)
+    res["coverage"] = coverage_reads(m)
     res["open_cycle"] = open_cycle(m)
     res["export"] = export(m)
     res["sweep"] = sweep(m)

@@ -1,5 +1,5 @@
 """Observations (SPEC §14): saving one checklist line, confirming a 65-line record
-that creates its findings, and (``coverage``) the coverage of a province cycle.
+that creates its findings, and the coverage of a province cycle by unit.
 
 Everything goes through the services the pages call, on planned observations of
 the current quarter that the build left for it.
@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from bench.common import log
 from bench.harness import Measurer, summary
 from ledger.core.models import ObservationLine, ObservationParticipant
-from ledger.observations import record
+from ledger.observations import coverage, record
 from ledger.observations import services as obs_svc
 
 RESULTS = ("conform", "conform", "conform", "partial", "fail")
@@ -99,4 +99,28 @@ def confirm_65(m: Measurer) -> dict:
     res["findings_each"] = sorted(set(findings))
     log(f"  {m.db}: confirm a 65-line observation with 5 findings: p50 {res['p50_ms']:.0f} ms,"
         f" max {res['max_ms']:.0f} ms (n={res['n']})")
+    return res
+
+
+def coverage_reads(m: Measurer) -> dict:
+    """Coverage of the newest quarterly cycle (every village of the province) by observing
+    unit, as the city sees it, and by county; and as one county sees its townships."""
+    with m.app.uow() as uow:
+        cycle_id = uow.session.execute(text(
+            "SELECT id FROM cycles WHERE kind = 'village_quarterly' "
+            "ORDER BY period DESC LIMIT 1")).scalar_one()
+        n_obs = uow.session.execute(text(
+            "SELECT count(*) FROM observations WHERE cycle_id = :c"), {"c": cycle_id}).scalar()
+    counties = m.counties
+    res = {"observations": n_obs}
+    for key, actor_of, by in (("city", lambda i: m.city, "observing_unit"),
+                              ("city_by_county", lambda i: m.city, "county"),
+                              ("county", lambda i: counties[i % len(counties)],
+                               "observing_unit")):
+        def run(i, actor_of=actor_of, by=by):
+            with m.app.uow() as uow:
+                rows = coverage.coverage(uow.session, cycle_id, actor_of(i), m.today, by=by)
+                assert rows
+        res[key] = m.latency(f"coverage of a cycle ({n_obs:,} obs.), {key}", run,
+                             m.args.coverage_runs, profile_reps=20)
     return res
