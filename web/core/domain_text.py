@@ -79,6 +79,19 @@ FIELD_MESSAGES = {
     "in the future": _l("The date lies in the future."),
     "invalid datetime": _l("Enter a date and time like 2026-12-31 09:30."),
     "too many": _l("Select at most 200 items at once."),
+    # ledger.observations
+    "not a number": _l("Enter a number."),
+    "out of range": _l("Enter a number from 0 to 100."),
+    "unknown result": _l("Choose 符合, 基本符合, 不符合 or 不适用."),
+    "not in the checklist": _l("This standard is not on this record's checklist."),
+    "already recorded": _l("This observation already has a ledger item for this standard."),
+    "unknown member": _l("Choose members from the list."),
+    "outside the period": _l("The date lies outside the cycle's period."),
+    "not county staff of this county": _l("Choose a staff member of the township's county."),
+    "in use": _l("It is used by an observation that has started."),
+    "already used": _l("This name is already used."),
+    "already submitted or confirmed": _l("Submitted and confirmed observations keep their "
+                                         "group and date."),
 }
 
 

@@ -62,7 +62,30 @@ REFUSALS = {
     "enter a number from 0 to 100": _l("Enter a number from 0 to 100."),
     "enter a number": _l("Enter a number."),
     "enter the participant's name": _l("Enter the participant's name."),
+    # ledger.observations.planning
+    "enter a name": _l("Enter a name."),
+    "enter a date (YYYY-MM-DD)": _l("Enter a date like 2026-12-31."),
+    "this name is already used in the plan": _l("This name is already used in the plan."),
+    "a group needs at least one observer": _l("A group needs at least one observer."),
+    "members are active users of the observing unit or its liaisons":
+        _l("Members are active users of the observing unit or its liaisons."),
+    "names of at most 100 characters, one per line":
+        _l("Names of at most 100 characters, one per line."),
+    "this group is used by an observation that has started":
+        _l("This group is used by an observation that has started."),
+    "this batch is used by an observation that has started":
+        _l("This batch is used by an observation that has started."),
+    "choose the observations": _l("Tick the targets first."),
+    "choose a group or a batch": _l("Choose a group or a batch."),
+    "submitted and confirmed observations keep their group and date":
+        _l("Submitted and confirmed observations keep their group and date."),
+    "a liaison is an active county staff member of the township's county":
+        _l("A liaison is an active county staff member of the township's county."),
+    "enter at least one theme": _l("Enter at least one theme."),
+    "check the cycle's settings": _l("Check the cycle's settings."),
 }
+#: reasons with a value in them
+DAY_OUTSIDE = re.compile(r"^the day must fall in (\S+) \((\S+) to (\S+)\)$")
 
 
 def event_label(event: str) -> str:
@@ -76,6 +99,10 @@ def explain_refusal(exc: DomainError) -> str:
     if found:
         return _("%(n)s checklist lines are still open: answer them (or mark the rest as "
                  "conforming) before submitting.", n=int(found.group(1)))
+    found = DAY_OUTSIDE.match(reason or "")
+    if found:
+        return _("The date must fall in %(period)s (%(first)s to %(last)s).",
+                 period=found.group(1), first=found.group(2), last=found.group(3))
     known = REFUSALS.get(reason) or MESSAGES.get(reason)
     return str(known) if known else explain(exc)
 

@@ -28,6 +28,9 @@
   }
 
   function save(form) {
+    // one request per form at a time: a change made meanwhile is sent after it, with the
+    // version the first answer brought (else the line would conflict with itself)
+    if (form.dataset.saving) { form.dataset.pending = "1"; return; }
     state(form, SAVING);
     form.dataset.saving = "1";
     fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin",
@@ -44,6 +47,7 @@
           state(form, SAVED);
           form.dataset.saved = "1";
           recount();
+          if (form.dataset.pending) { delete form.dataset.pending; save(form); }
           return;
         }
         var text = body.message || FAILED;
@@ -60,10 +64,15 @@
             .filter(function (v) { return v !== null && v !== undefined && v !== ""; }).join(" · ");
           text += " " + NOW + " " + now;
         }
+        delete form.dataset.pending;
         state(form, text, true);
         form.dataset.refused = "1";
       })
-      .catch(function () { delete form.dataset.saving; state(form, FAILED, true); });
+      .catch(function () {
+        delete form.dataset.saving;
+        delete form.dataset.pending;
+        state(form, FAILED, true);
+      });
   }
 
   document.querySelectorAll("form.autosave").forEach(function (form) {
