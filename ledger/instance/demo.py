@@ -40,7 +40,16 @@ from ledger.instance.bootstrap import Sanhu
 from ledger.items import services as svc
 from ledger.observations import record
 from ledger.observations import services as obs_svc
-from ledger.observations.cycles import open_cycle, period_for
+from ledger.observations.coverage import mark_late
+from ledger.observations.cycles import open_cycle, period_bounds, period_for
+from ledger.observations.planning import (
+    DEFAULT_THEMES,
+    assign_liaison,
+    save_batch,
+    save_group,
+    save_plan,
+    schedule,
+)
 from ledger.org.directory import add_unit, hash_password
 
 DEMO_PASSWORD = "sanhu-demo-2026"
@@ -93,7 +102,44 @@ def load_demo(sanhu: Sanhu, seed: int = 2026) -> list[DemoLogin]:
     findings = [f for v in visits for f in _play_visit(sanhu, rnd, cast, v, standards)]
     repeated = {(v.village.id, n) for v in visits for n in v.repeats}
     _play_items(sanhu, rnd, cast, findings, repeated, prev.limit)
+    _plans_and_liaisons(sanhu, cast, cur)
+    with sanhu.uow() as uow:
+        mark_late(uow, uow.today())  # last quarter's unfinished visits (the daily job does this)
     return logins
+
+
+def _plans_and_liaisons(sanhu: Sanhu, cast: Cast, cur: Quarter) -> None:
+    """Each county's staff is liaison to its first township; each township has this
+    quarter's plan, a group and a batch for the villages it has not visited yet."""
+    for county_id, county in cast.county_staff.items():
+        first = min(v.township_id for v in cast.villages if v.county_id == county_id)
+        with sanhu.uow() as uow:
+            assign_liaison(uow, county, user_id=county.id, township_id=first)
+    _, last = period_bounds(VQ, cur.period)
+    with sanhu.uow() as uow:
+        day = max(uow.today(), last - dt.timedelta(days=10))
+        rows = uow.session.execute(select(Observation.id, Observation.observing_unit_id).where(
+            Observation.cycle_id == cur.cycle_id, Observation.status == "planned")).all()
+    waiting: dict[int, list[int]] = {}
+    for oid, town_id in rows:
+        waiting.setdefault(town_id, []).append(oid)
+    for town_id, staff in cast.township_staff.items():
+        with sanhu.uow() as uow:
+            save_plan(uow, cur.cycle_id, staff, goals="本季度对所辖各村观摩全覆盖、无遗漏",
+                      methods="听取汇报、查阅资料、实地查看、个别谈话、现场评议",
+                      steps="分两批进行：第一批为示范创建村，第二批为其余各村",
+                      rectification="问题清单当场反馈，录入台账，限期整改销号",
+                      guidance="乡镇党委书记带队，分包县领导全程指导",
+                      use_of_results="观摩结果作为年度考核和评先评优的重要依据")
+        if town_id not in waiting or not day <= last:
+            continue
+        with sanhu.uow() as uow:
+            group = save_group(uow, cur.cycle_id, staff, name="第一组", member_ids=[staff.id],
+                               outside="县委组织部 联系人\n乡镇纪委 委员")
+        with sanhu.uow() as uow:
+            batch = save_batch(uow, cur.cycle_id, staff, name="第二批", day=day)
+        with sanhu.uow() as uow:
+            schedule(uow, cur.cycle_id, staff, waiting[town_id], group_id=group, batch_id=batch)
 
 
 def demo_user_actor(sanhu: Sanhu, username: str) -> Actor:
@@ -272,7 +318,7 @@ def _open_cycles(sanhu: Sanhu) -> tuple[Quarter, Quarter]:
 # --- what the visits find -------------------------------------------------------------
 
 FIRST_THEME = "阵地建设、氛围营造、制度上墙"
-THEMES = ("三会一课", "组织生活会", "主题党日", "党员作用发挥", "“四议两公开”工作法")
+THEMES = DEFAULT_THEMES[:5]
 #: 听, 查, 看, 谈 by theme ({v}: the village)
 NOTES = {
     FIRST_THEME: (

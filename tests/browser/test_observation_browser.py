@@ -50,7 +50,7 @@ def test_an_observation_from_plan_to_ledger_in_the_browser(demo_sanhu, demo_serv
     submit(town, batch.get_by_role("button", name="添加批次"))
     row = town.locator(f"tr.plan-target[data-unit='{village.code}']")
     row.get_by_role("checkbox").check()
-    town.get_by_label("批次").select_option(label="第一批 2027-01-12")
+    town.get_by_label("批次", exact=True).select_option(label="第一批 2027-01-12")
     submit(town, town.get_by_role("button", name="安排勾选的对象"))
     expect(row.locator(".t-day")).to_have_text("2027-01-12")
     screenshot(town, "observation-plan")
@@ -81,7 +81,7 @@ def test_an_observation_from_plan_to_ledger_in_the_browser(demo_sanhu, demo_serv
         form.locator("textarea[name=note]").blur()
         saved(form)
     expect(town.locator("#open-count")).to_have_text("40 项未填")
-    submit(town, town.get_by_role("button", name="其余全部符合"))
+    submit(town, town.get_by_role("button", name="其余全部标为符合"))
     expect(town.locator("#open-count")).to_have_text("0 项未填")
     evaluation = town.locator("#participants form.autosave").first
     evaluation.locator("input[name=score]").fill("88")

@@ -23,11 +23,13 @@ from ledger.core.models import (
     Cycle,
     Item,
     ItemEvent,
+    Liaison,
     Observation,
     ObservationEvent,
     ObservationFile,
     ObservationLine,
     ObservationParticipant,
+    ObservationPlan,
     ObservationSection,
     status_of,
 )
@@ -118,13 +120,13 @@ def test_this_quarter_is_partly_confirmed_partly_in_progress_and_partly_planned(
     assert first.status == "planned"
 
 
-def test_last_quarter_leaves_some_observations_unconfirmed_for_the_late_marking(demo):
+def test_last_quarters_unconfirmed_observations_are_marked_late(demo):
     last, _ = periods(demo)
     rows = observations(demo, last)
     unconfirmed = [o for o in rows if o.status != "confirmed"]
     assert 2 <= len(unconfirmed) <= 3
     assert {o.status for o in unconfirmed} <= {"in_progress", "submitted"}
-    assert all(o.late_at is None for o in rows)  # marking them late is the scheduler's job
+    assert all((o.late_at is not None) == (o.status != "confirmed") for o in rows)
 
 
 def test_some_villages_fail_the_same_standard_again_and_the_board_sees_it(demo):
@@ -314,3 +316,17 @@ def test_the_demo_users_open_the_observation_pages(demo):
         assert client.get(page).status_code == 200, page
     html = client.get(f"/observations/{next(o.id for o in mine if o.mode == 'pushing')}")
     assert REPEAT_TEXT in html.get_data(as_text=True)
+
+
+def test_each_township_has_this_quarters_plan_and_each_county_a_liaison(demo):
+    _, this = periods(demo)
+    with demo.uow() as uow:
+        cycle_id = uow.session.scalar(select(Cycle.id).where(Cycle.period == this,
+                                                             Cycle.kind == "village_quarterly"))
+        plans = uow.session.scalar(select(func.count()).select_from(ObservationPlan).where(
+            ObservationPlan.cycle_id == cycle_id))
+        liaisons = uow.session.scalar(select(func.count()).select_from(Liaison))
+        unscheduled = uow.session.scalar(select(func.count()).select_from(Observation).where(
+            Observation.cycle_id == cycle_id, Observation.status == "planned",
+            Observation.batch_id.is_(None)))
+    assert (plans, liaisons, unscheduled) == (6, 2, 0)

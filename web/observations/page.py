@@ -20,7 +20,7 @@ from web.core.domain_text import MESSAGES, explain
 EVENT_LABELS = {"start": _l("Start the observation"), "submit": _l("Submit the record"),
                 "revise": _l("Take back for corrections"), "confirm": _l("Confirm the record"),
                 "reopen": _l("Reopen the record")}
-STATUS_LABELS = {"planned": _l("Planned"), "in_progress": _l("In progress"),
+STATUS_LABELS = {"planned": _l("Planned"), "in_progress": _l("Being observed"),
                  "submitted": _l("Submitted"), "confirmed": _l("Confirmed")}
 RESULT_LABELS = {"conform": _l("Conforms (符合)"), "partial": _l("Partly (基本符合)"),
                  "fail": _l("Fails (不符合)"), "na": _l("Not applicable (不适用)")}
