@@ -402,7 +402,12 @@ def attach(uow: UnitOfWork, observation_id: object, actor: Actor, *, data, filen
     sid = None
     if standard_id not in (None, ""):
         sid = int(standard_id) if str(standard_id).isdigit() else -1
-    blob = uow.evidence.store(data)  # refused types raise before anything is written
+    seen = get_observation(uow, observation_id, actor)
+    if not may_fill(uow, seen, actor):
+        raise PermissionDenied("only the observing unit and its liaisons fill this record",
+                               event="record")
+    # stored before the row lock is taken (a refused type raises here, nothing written)
+    blob = uow.evidence.store(data)
     obs = _editable(uow, observation_id, actor)
     if sid is not None and not uow.session.scalar(select(exists().where(and_(
             ObservationLine.observation_id == obs.id, ObservationLine.standard_id == sid)))):

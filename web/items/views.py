@@ -9,7 +9,7 @@ user's language and everything they typed (and uploaded) still in the form.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -19,6 +19,7 @@ from ledger.items import services as svc
 from ledger.items.queries import default_responsible, evidence_for_download
 from web.core.domain_text import apply_field_errors, explain
 from web.core.extensions import sanhu
+from web.core.files import send_private
 from web.items import page as item_page
 from web.items.forms import EVENT_FORMS, EVENT_LABELS, RecordForm
 from web.items.uploads import as_uploads, keep, kept_from_request
@@ -137,12 +138,7 @@ def evidence(evidence_id: int):
         ev = evidence_for_download(uow.session, current_user.actor, evidence_id)
         path = uow.evidence.path_for(ev.sha256)
         mime, name, kind = ev.mime, ev.original_name, ev.kind
-    as_image = inline and kind == "image" and mime in ("image/jpeg", "image/png", "image/gif",
-                                                       "image/webp")
-    response = send_file(path, mimetype=mime, as_attachment=not as_image, download_name=name,
-                         conditional=True, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_private(path, mime, name, inline=inline and kind == "image")
 
 
 @bp.route("/new", methods=["GET", "POST"])

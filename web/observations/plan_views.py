@@ -8,7 +8,7 @@ page again with the reason and what was typed.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -17,6 +17,7 @@ from ledger.core.models import Role
 from ledger.observations import planning, scoring
 from web.core.domain_text import field_errors
 from web.core.extensions import sanhu
+from web.core.files import send_private
 from web.observations import page
 from web.observations.views import bp, status_for
 
@@ -93,10 +94,7 @@ def plan_file(file_id: int):
         row = planning.plan_file_for_download(uow, file_id, current_user.actor)
         path = uow.evidence.path_for(row.sha256)
         mime, name = row.mime, row.original_name
-    response = send_file(path, mimetype=mime, as_attachment=True, download_name=name,
-                         conditional=True, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_private(path, mime, name)
 
 
 @bp.route("/cycles/<int:cycle_id>/groups", methods=["POST"])

@@ -11,7 +11,7 @@ and, for a stale write, what the line says now.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -27,6 +27,7 @@ from ledger.observations import queries, record
 from ledger.observations import services as obs_svc
 from web.core.domain_text import explain, field_errors
 from web.core.extensions import sanhu
+from web.core.files import send_private
 from web.observations import page
 
 bp = Blueprint("observations", __name__, url_prefix="/observations")
@@ -284,12 +285,7 @@ def file(file_id: int):
         row = record.file_for_download(uow, file_id, current_user.actor)
         path = uow.evidence.path_for(row.sha256)
         mime, name, kind = row.mime, row.original_name, row.kind
-    as_image = inline and kind == "image" and mime in ("image/jpeg", "image/png", "image/gif",
-                                                       "image/webp")
-    response = send_file(path, mimetype=mime, as_attachment=not as_image, download_name=name,
-                         conditional=True, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_private(path, mime, name, inline=inline and kind == "image")
 
 
 @bp.route("/highlights")
@@ -312,10 +308,7 @@ def highlight_file(file_id: int):
         row = queries.highlight_file(uow.session, file_id)
         path = uow.evidence.path_for(row.sha256)
         mime, name = row.mime, row.original_name
-    response = send_file(path, mimetype=mime, as_attachment=False, download_name=name,
-                         conditional=True, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_private(path, mime, name, inline=True)
 
 
 # the planning pages register on the same blueprint
