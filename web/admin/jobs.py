@@ -30,6 +30,7 @@ JOB_NAMES = {
     "overdue_digest": _l("Overdue digest for supervisors"),
     "report_reminders": _l("Report reminders at quarter and half-year end"),
     "deliver": _l("Send e-mail and webhook messages"),
+    "observation_sweep": _l("Observation reminders before the period ends; mark late ones"),
 }
 OUTCOMES = {
     "ok": _l("ok"),
