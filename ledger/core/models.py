@@ -348,6 +348,8 @@ class ObservationSection(Base):
     observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"))
     name: Mapped[str] = mapped_column(String(16))
     body: Mapped[str] = mapped_column(Text, default="")
+    #: for 亮点 and 经验总结: the standards' category it is about ("basic:3"), to browse by
+    category: Mapped[str | None] = mapped_column(String(24))
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -22,6 +22,7 @@ from ledger.core.models import (
     ObservationSection,
     ObservationStatus,
     Role,
+    Standard,
     Unit,
 )
 
@@ -105,10 +106,12 @@ class HighlightPage:
     pages: int
     themes: list[str]
     counties: list[tuple[int, str]]
+    #: (key, name) of the standards' categories
+    categories: list[tuple[str, str]]
 
 
 def highlights(session: Session, *, q: str = "", theme: str = "", county: int | None = None,
-               kind: str = "", page: int = 1) -> HighlightPage:
+               kind: str = "", category: str = "", page: int = 1) -> HighlightPage:
     """Confirmed records with a 亮点 or 经验总结, newest first, searchable city-wide."""
     hl, ex = aliased(ObservationSection), aliased(ObservationSection)
     target = aliased(Unit)
@@ -128,6 +131,8 @@ def highlights(session: Session, *, q: str = "", theme: str = "", county: int | 
         base = base.where(Observation.county_id == county)
     if kind:
         base = base.where(Cycle.kind == kind)
+    if category:
+        base = base.where(or_(hl.category == category, ex.category == category))
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     pages = max(1, -(-total // 20))
     page = min(max(1, page), pages)
@@ -139,12 +144,14 @@ def highlights(session: Session, *, q: str = "", theme: str = "", county: int | 
             select(Observation).where(Observation.id.in_(ids)))}
         periods = dict(session.execute(select(Cycle.id, Cycle.period)).all())
         texts: dict[int, dict[str, str]] = {}
-        for oid, name, body in session.execute(
+        for oid, name, body, key in session.execute(
                 select(ObservationSection.observation_id, ObservationSection.name,
-                       ObservationSection.body)
+                       ObservationSection.body, ObservationSection.category)
                 .where(ObservationSection.observation_id.in_(ids),
                        ObservationSection.name.in_(HIGHLIGHT_SECTIONS))):
             texts.setdefault(oid, {})[name] = body
+            if key:
+                texts[oid].setdefault("categories", set()).add(key)
         photos: dict[int, list[int]] = {}
         for fid, oid in session.execute(
                 select(ObservationFile.id, ObservationFile.observation_id)
@@ -158,12 +165,16 @@ def highlights(session: Session, *, q: str = "", theme: str = "", county: int | 
                          "period": periods.get(o.cycle_id), "theme": o.theme,
                          "highlights": texts.get(oid, {}).get("highlights", ""),
                          "experience": texts.get(oid, {}).get("experience", ""),
+                         "categories": sorted(texts.get(oid, {}).get("categories", ())),
                          "photos": photos.get(oid, [])})
     themes = sorted({t for t in session.scalars(select(Observation.theme).where(
         Observation.status == CONFIRMED, Observation.theme.is_not(None)).distinct()) if t})
     counties = session.execute(select(Unit.id, Unit.name).where(Unit.level == "county")
                                .order_by(Unit.code)).all()
-    return HighlightPage(rows, total, page, pages, themes, [tuple(c) for c in counties])
+    names = {f"{s}:{n}": name for s, n, name in session.execute(
+        select(Standard.set, Standard.category_number, Standard.category).distinct())}
+    return HighlightPage(rows, total, page, pages, themes, [tuple(c) for c in counties],
+                         sorted(names.items()))
 
 
 def highlight_file(session: Session, file_id: int) -> ObservationFile:

@@ -55,6 +55,8 @@ from ledger.observations.workflow import OBSERVERS, is_observer
 
 #: the free-text sections: 听 查 看 谈, then 亮点 and 经验总结
 SECTIONS = ("listen", "check", "look", "talk", "highlights", "experience")
+#: the sections shared city-wide on the highlights page
+SHARED = ("highlights", "experience")
 #: 重点 (all lines), 选择性 (chosen categories only), 鞭策性 (last time's failures first)
 MODES = ("focused", "selective", "pushing")
 IN_PROGRESS = ObservationStatus.IN_PROGRESS.value
@@ -141,6 +143,12 @@ def _version(value: object) -> int | None:
         return int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise ValidationError("bad version", fields={"version": "not a number"}) from None
+
+
+def categories_of(uow: UnitOfWork) -> set[str]:
+    """Every category key of the catalogs ("basic:3", "demonstration:2", ...)."""
+    return {f"{s}:{n}" for s, n in uow.session.execute(
+        select(Standard.set, Standard.category_number).distinct())}
 
 
 # --- lines and sections are created when the visit starts -----------------------------
@@ -282,12 +290,17 @@ def _line_values(line: ObservationLine) -> dict:
 
 
 def save_section(uow: UnitOfWork, observation_id: object, name: str, actor: Actor, *,
-                 body: str | None, expected_version: object = None) -> Saved:
-    """Save one of the 听/查/看/谈/亮点/经验总结 texts, version-checked."""
+                 body: str | None, expected_version: object = None,
+                 category: str | None = None) -> Saved:
+    """Save one of the 听/查/看/谈/亮点/经验总结 texts, version-checked; a 亮点 or
+    经验总结 may name the standards' category it is about (to browse highlights by)."""
     if name not in SECTIONS:
         raise ValidationError("unknown section", fields={"section": "unknown"})
     text = _text(body, name) or ""
     expected = _version(expected_version)
+    category = (category or "").strip() or None
+    if category is not None and (name not in SHARED or category not in categories_of(uow)):
+        raise ValidationError("unknown category", fields={"category": "unknown"})
     obs = _editable(uow, observation_id, actor)
     section = uow.session.scalar(select(ObservationSection).where(
         ObservationSection.observation_id == obs.id, ObservationSection.name == name))
@@ -299,6 +312,8 @@ def save_section(uow: UnitOfWork, observation_id: object, name: str, actor: Acto
         raise Conflict("someone else changed this text; here is what it says now",
                        current=current)
     section.body, section.updated_by_id, section.updated_at = text, actor.id, uow.now()
+    if name in SHARED:
+        section.category = category
     uow.commit()
     return Saved(section.id, section.version)
 
@@ -378,9 +393,7 @@ def save_settings(uow: UnitOfWork, observation_id: object, actor: Actor, *, mode
                               fields={"categories": "required"})
     theme = _text(theme, "theme")
     obs = _editable(uow, observation_id, actor)
-    known = {f"{s}:{n}" for s, n in uow.session.execute(
-        select(Standard.set, Standard.category_number).distinct())}
-    if set(categories) - known:
+    if set(categories) - categories_of(uow):
         raise ValidationError("unknown category", fields={"categories": "unknown"})
     uow.session.execute(update(Observation.__table__).where(
         Observation.__table__.c.id == obs.id).values(

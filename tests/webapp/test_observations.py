@@ -224,3 +224,27 @@ def test_highlights_are_shared_city_wide_with_their_photos(signed_in, sanhu, wor
     assert other.get(url(obs)).status_code == 404
     assert other.get(f"/observations/files/{fid}").status_code == 404
     assert "推行" not in other.get("/observations/highlights?q=不存在的词").get_data(as_text=True)
+
+
+def test_highlights_can_be_browsed_by_the_standards_category(signed_in, sanhu, world, obs):
+    town_actor = world["town_T11"]
+    with sanhu.uow() as uow:
+        obs_svc.start(uow, obs, town_actor)
+    town = signed_in("town_T11")
+    token = csrf_token(town, url(obs))
+    bad = town.post(url(obs, "/sections/highlights"), headers=FETCH, data={
+        "csrf_token": token, "body": "x", "category": "basic:99", "version": "1"})
+    assert bad.status_code == 400 and "category" in bad.get_json()["fields"]
+    answer = town.post(url(obs, "/sections/highlights"), headers=FETCH, data={
+        "csrf_token": token, "body": "建立党员中心户联系群众制度", "category": "basic:3",
+        "version": "1"})
+    assert answer.get_json()["ok"] is True
+    fill(sanhu, obs, town_actor)
+    for step in (obs_svc.submit, obs_svc.confirm):
+        with sanhu.uow() as uow:
+            step(uow, obs, town_actor)
+    other = signed_in("sec_V222")
+    assert "党员中心户" in other.get(
+        "/observations/highlights?category=basic:3").get_data(as_text=True)
+    assert "党员中心户" not in other.get(
+        "/observations/highlights?category=basic:4").get_data(as_text=True)

@@ -158,11 +158,11 @@ def render(uow, actor, observation_id: int, *, errors: dict | None = None,
 
 
 def render_highlights(uow, *, q: str, theme: str, county: int | None, kind: str,
-                      page_no: int):
+                      category: str, page_no: int):
     listing = queries.highlights(uow.session, q=q, theme=theme, county=county, kind=kind,
-                                 page=page_no)
+                                 category=category, page=page_no)
     return render_template("observations/highlights.html", listing=listing, q=q, theme=theme,
-                           county=county, kind=kind, **_common())
+                           county=county, kind=kind, category=category, **_common())
 
 
 def coverage_rows(uow, actor, cycle_id: int, by: str):

@@ -168,11 +168,13 @@ def save_section(observation_id: int, name: str):
     """Save one of the 听/查/看/谈/亮点/经验总结 texts, version-checked."""
     if name not in record.SECTIONS:
         abort(404)
-    typed = {"body": request.form.get("body", ""), "version": request.form.get("version", "")}
+    typed = {"body": request.form.get("body", ""), "version": request.form.get("version", ""),
+             "category": request.form.get("category", "")}
     with sanhu().uow() as uow:
         try:
             saved = record.save_section(uow, observation_id, name, current_user.actor,
-                                        body=typed["body"], expected_version=typed["version"])
+                                        body=typed["body"], expected_version=typed["version"],
+                                        category=typed["category"])
         except NotFound:
             raise
         except DomainError as exc:
@@ -297,6 +299,7 @@ def highlights():
                                       theme=request.args.get("theme", "").strip(),
                                       county=request.args.get("county", type=int),
                                       kind=request.args.get("kind", "").strip(),
+                                      category=request.args.get("category", "").strip(),
                                       page_no=request.args.get("page", 1, type=int))
 
 
