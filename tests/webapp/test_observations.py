@@ -12,7 +12,7 @@ from samples import make_png
 from sqlalchemy import select
 from web_fixtures import csrf_token
 
-from ledger.core.models import Item, ObservationLine, ObservationParticipant
+from ledger.core.models import Item, Observation, ObservationLine, ObservationParticipant
 from ledger.observations import record
 from ledger.observations import services as obs_svc
 
@@ -248,3 +248,59 @@ def test_highlights_can_be_browsed_by_the_standards_category(signed_in, sanhu, w
         "/observations/highlights?category=basic:3").get_data(as_text=True)
     assert "党员中心户" not in other.get(
         "/observations/highlights?category=basic:4").get_data(as_text=True)
+
+
+def test_participants_and_settings_through_the_page(signed_in, sanhu, world, obs):
+    with sanhu.uow() as uow:
+        obs_svc.start(uow, obs, world["town_T11"])
+    town = signed_in("town_T11")
+    token = csrf_token(town, url(obs))
+    refused = town.post(url(obs, "/participants"), data={"csrf_token": token, "name": " ",
+                                                         "affiliation": "乡镇纪委"})
+    assert refused.status_code == 400 and "乡镇纪委" in refused.get_data(as_text=True)
+    assert town.post(url(obs, "/participants"), data={
+        "csrf_token": token, "name": "王委员", "affiliation": "乡镇纪委"}).status_code == 302
+    with sanhu.uow() as uow:
+        pid = uow.session.scalar(select(ObservationParticipant.id).where(
+            ObservationParticipant.observation_id == obs,
+            ObservationParticipant.name == "王委员"))
+    assert "王委员" in town.get(url(obs)).get_data(as_text=True)
+    assert town.post(url(obs, f"/participants/{pid}/remove"),
+                     data={"csrf_token": token}).status_code == 302
+    assert town.post(url(obs, "/participants/999999/remove"),
+                     data={"csrf_token": token}).status_code == 404
+    # settings: a selective observation without categories is refused, with one it counts less
+    refused = town.post(url(obs, "/settings"), data={"csrf_token": token, "mode": "selective"})
+    assert refused.status_code == 400
+    assert town.post(url(obs, "/settings"), data={
+        "csrf_token": token, "mode": "selective", "categories": ["basic:1", "basic:2"],
+        "theme": "主题党日"}).status_code == 302
+    html = town.get(url(obs)).get_data(as_text=True)
+    assert "不在本次观摩类别内" in html
+    other = signed_in("town_T12")
+    assert other.post(url(obs, "/settings"), data={"csrf_token": csrf_token(other, "/"),
+                                                   "mode": "focused"}).status_code == 404
+
+
+def test_plan_attachments_are_served_only_inside_the_area(signed_in, sanhu, world, obs):
+    with sanhu.uow() as uow:
+        cycle_id = uow.session.get(Observation, obs).cycle_id
+    town = signed_in("town_T11")
+    base = f"/observations/cycles/{cycle_id}"
+    token = csrf_token(town, base + "/plan")
+    town.post(base + "/plan/text", data={"csrf_token": token, "goals": "全覆盖", "version": "0"})
+    answer = town.post(base + "/plan/files", data={
+        "csrf_token": token, "files": [(io.BytesIO(make_png(5)), "方案.png")]},
+        content_type="multipart/form-data")
+    assert answer.status_code == 302
+    fid = re.search(r"/observations/plan-files/(\d+)", town.get(base + "/plan")
+                    .get_data(as_text=True)).group(1)
+    download = town.get(f"/observations/plan-files/{fid}")
+    assert download.status_code == 200 and "attachment" in download.headers[
+        "Content-Disposition"]
+    download.close()
+    assert signed_in("town_T21").get(f"/observations/plan-files/{fid}").status_code == 404
+    refused = town.post(base + "/plan/files", data={
+        "csrf_token": token, "files": [(io.BytesIO(b"MZ\x90\x00"), "setup.exe")]},
+        content_type="multipart/form-data")
+    assert refused.status_code == 400
