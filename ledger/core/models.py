@@ -755,3 +755,85 @@ Index("uq_items_observation_standard", Item.__table__.c.observation_id,
       Item.__table__.c.standard_id, unique=True,
       sqlite_where=text("observation_id IS NOT NULL AND standard_id IS NOT NULL"),
       postgresql_where=text("observation_id IS NOT NULL AND standard_id IS NOT NULL"))
+
+
+class RankingStatus(StrEnum):
+    """A ranking's life: computed as a draft, approved by someone else, published (公示);
+    a correction publishes a new version and the old one is superseded."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+    SUPERSEDED = "superseded"
+
+
+class Ranking(Base):
+    """One observing unit's ranking of its targets in one cycle (one row per version)."""
+
+    __tablename__ = "rankings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    observing_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    #: 1 for the first ranking, 2… for corrections
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=RankingStatus.DRAFT.value)
+    #: the class rule used (frozen with the ranking)
+    rule: Mapped[dict] = mapped_column(JSON)
+    #: why this version corrects the previous one
+    reason: Mapped[str | None] = mapped_column(Text)
+    computed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    #: not stored: targets neither confirmed nor excused (set by the services for the guard)
+    missing = None
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (UniqueConstraint("cycle_id", "observing_unit_id", "number"),)
+
+
+class RankingRow(Base):
+    """A target in a ranking: its place, score, class, or why it is missing."""
+
+    __tablename__ = "ranking_rows"
+    ranking_id: Mapped[int] = mapped_column(ForeignKey("rankings.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"))
+    #: None while the target has no confirmed observation
+    rank: Mapped[int | None] = mapped_column(Integer)
+    score: Mapped[float | None] = mapped_column(Float)
+    checklist: Mapped[float | None] = mapped_column(Float)
+    #: 不符合 lines of the basic standards (the second tie-break)
+    failed_basic: Mapped[int | None] = mapped_column(Integer)
+    #: demonstration (示范), middle (中间), lagging (后进)
+    klass: Mapped[str | None] = mapped_column(String(16))
+    #: the class the rule gave, when the observing unit moved the unit, and why
+    rule_klass: Mapped[str | None] = mapped_column(String(16))
+    klass_reason: Mapped[str | None] = mapped_column(Text)
+    #: a target without a confirmed observation may be excused, with a reason
+    excused: Mapped[str | None] = mapped_column(Text)
+
+
+class RankingEvent(HistoryMixin, Base):
+    """Append-only history of a ranking: compute, class changes, approve, publish, …"""
+
+    __tablename__ = "ranking_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ranking_id: Mapped[int] = mapped_column(ForeignKey("rankings.id"))
+    changes: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (UniqueConstraint("ranking_id", "seq"),)
+
+
+class UnitClass(Base):
+    """A unit's class in a cycle (SPEC §3's per-cycle attribute), set when a ranking
+    is published (a correction overwrites it)."""
+
+    __tablename__ = "unit_classes"
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
+    klass: Mapped[str] = mapped_column(String(16))
+    ranking_id: Mapped[int] = mapped_column(ForeignKey("rankings.id"))

@@ -1,0 +1,149 @@
+"""Rankings (结果运用): a ranking per cycle and observing unit with its rows and
+append-only history; each unit's class per cycle.
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-01
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+MESSAGE = "ranking_events is append-only"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "rankings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("cycle_id", sa.Integer(), nullable=False),
+        sa.Column("observing_unit_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("rule", sa.JSON(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("computed_by_id", sa.Integer(), nullable=False),
+        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("approved_by_id", sa.Integer(), nullable=True),
+        sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["approved_by_id"], ["users.id"], name=op.f("fk_rankings_approved_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["computed_by_id"], ["users.id"], name=op.f("fk_rankings_computed_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["cycle_id"], ["cycles.id"], name=op.f("fk_rankings_cycle_id_cycles")
+        ),
+        sa.ForeignKeyConstraint(
+            ["observing_unit_id"], ["units.id"], name=op.f("fk_rankings_observing_unit_id_units")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rankings")),
+        sa.UniqueConstraint(
+            "cycle_id", "observing_unit_id", "number", name=op.f("uq_rankings_cycle_id")
+        ),
+    )
+    op.create_table(
+        "ranking_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ranking_id", sa.Integer(), nullable=False),
+        sa.Column("changes", sa.JSON(), nullable=True),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("event", sa.String(length=32), nullable=False),
+        sa.Column("from_status", sa.String(length=16), nullable=True),
+        sa.Column("to_status", sa.String(length=16), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=False),
+        sa.Column("actor_role", sa.String(length=32), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["users.id"], name=op.f("fk_ranking_events_actor_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["ranking_id"], ["rankings.id"], name=op.f("fk_ranking_events_ranking_id_rankings")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ranking_events")),
+        sa.UniqueConstraint("ranking_id", "seq", name=op.f("uq_ranking_events_ranking_id")),
+    )
+    op.create_table(
+        "unit_classes",
+        sa.Column("cycle_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("klass", sa.String(length=16), nullable=False),
+        sa.Column("ranking_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["cycle_id"], ["cycles.id"], name=op.f("fk_unit_classes_cycle_id_cycles")
+        ),
+        sa.ForeignKeyConstraint(
+            ["ranking_id"], ["rankings.id"], name=op.f("fk_unit_classes_ranking_id_rankings")
+        ),
+        sa.ForeignKeyConstraint(
+            ["unit_id"], ["units.id"], name=op.f("fk_unit_classes_unit_id_units")
+        ),
+        sa.PrimaryKeyConstraint("cycle_id", "unit_id", name=op.f("pk_unit_classes")),
+    )
+    with op.batch_alter_table("unit_classes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_unit_classes_unit_id"), ["unit_id"], unique=False)
+
+    op.create_table(
+        "ranking_rows",
+        sa.Column("ranking_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("observation_id", sa.Integer(), nullable=False),
+        sa.Column("rank", sa.Integer(), nullable=True),
+        sa.Column("score", sa.Float(), nullable=True),
+        sa.Column("checklist", sa.Float(), nullable=True),
+        sa.Column("failed_basic", sa.Integer(), nullable=True),
+        sa.Column("klass", sa.String(length=16), nullable=True),
+        sa.Column("rule_klass", sa.String(length=16), nullable=True),
+        sa.Column("klass_reason", sa.Text(), nullable=True),
+        sa.Column("excused", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["observation_id"],
+            ["observations.id"],
+            name=op.f("fk_ranking_rows_observation_id_observations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["ranking_id"], ["rankings.id"], name=op.f("fk_ranking_rows_ranking_id_rankings")
+        ),
+        sa.ForeignKeyConstraint(
+            ["unit_id"], ["units.id"], name=op.f("fk_ranking_rows_unit_id_units")
+        ),
+        sa.PrimaryKeyConstraint("ranking_id", "unit_id", name=op.f("pk_ranking_rows")),
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"""
+            CREATE FUNCTION ranking_events_append_only() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION '{MESSAGE}';
+            END;
+            $$ LANGUAGE plpgsql""")
+        op.execute("""
+            CREATE TRIGGER ranking_events_append_only
+            BEFORE UPDATE OR DELETE ON ranking_events
+            FOR EACH ROW EXECUTE FUNCTION ranking_events_append_only()""")
+    else:
+        for action in ("UPDATE", "DELETE"):
+            op.execute(f"""
+                CREATE TRIGGER ranking_events_no_{action.lower()}
+                BEFORE {action} ON ranking_events
+                BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END""")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS ranking_events_append_only ON ranking_events")
+        op.execute("DROP FUNCTION IF EXISTS ranking_events_append_only()")
+    op.drop_table("ranking_rows")
+    with op.batch_alter_table("unit_classes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_unit_classes_unit_id"))
+
+    op.drop_table("unit_classes")
+    op.drop_table("ranking_events")
+    op.drop_table("rankings")

@@ -1,0 +1,2 @@
+"""Results (结果运用): rankings of a cycle's targets per observing unit, the classes
+示范 / 中间 / 后进 and their approval and publication."""

@@ -1,0 +1,55 @@
+"""A ranking's approval and publication, declared as data beside the other workflows.
+
+draft → approved (by a staff member of the observing unit who did not compute it,
+once every target is ranked or excused) → published (公示); ``revise`` takes an
+approved ranking back to draft. A published ranking is read-only: a correction
+is a new version (``rankings.correct``) and the old one becomes superseded when
+the new one is published.
+"""
+
+from __future__ import annotations
+
+from ledger.core.actors import Actor
+from ledger.core.models import Ranking, RankingStatus, Role
+from ledger.core.rulebook import Rule, Rulebook
+from ledger.core.uow import Context
+
+D, A, P, X = (RankingStatus.DRAFT.value, RankingStatus.APPROVED.value,  # noqa: E741
+              RankingStatus.PUBLISHED.value, RankingStatus.SUPERSEDED.value)
+STATES = (D, A, P, X)
+STAFF = frozenset({Role.TOWNSHIP_STAFF.value, Role.COUNTY_STAFF.value})
+
+
+def is_observer(ranking: Ranking, actor: Actor) -> bool:
+    return actor.unit_id == ranking.observing_unit_id
+
+
+def not_the_author(ranking: Ranking, actor: Actor, ctx: Context) -> str | None:
+    if actor.id == ranking.computed_by_id:
+        return "nobody approves a ranking they computed"
+    return None
+
+
+def every_target_ranked(ranking: Ranking, actor: Actor, ctx: Context) -> str | None:
+    """Set by the service before asking: targets neither confirmed nor excused."""
+    if ranking.missing is None:
+        return "the ranking has not been counted"
+    if ranking.missing:
+        return f"{ranking.missing} targets are neither confirmed nor excused"
+    return None
+
+
+RULES = (
+    Rule("approve", (D,), A, STAFF, "observer", guards=(not_the_author, every_target_ranked),
+         label="approve (审定)"),
+    Rule("revise", (A,), D, STAFF, "observer", ("reason",), label="revise (退回修改)"),
+    Rule("publish", (A,), P, STAFF, "observer", label="publish (公示)"),
+)
+RULEBOOK = Rulebook("ranking", RULES, STATES, state_attribute="status",
+                    unit_rules={"observer": is_observer})
+RULES_BY_EVENT = RULEBOOK.by_event
+
+
+def ranking_mermaid() -> str:
+    return RULEBOOK.mermaid(start=("compute", D), final=(X,),
+                            notes=((P, "read-only: a correction is a new version"),))
