@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     from web.ledger_list import views as listing
     from web.observation_exports import views as observation_exports
     from web.observations import views as observations
+    from web.results import views as results
     from web.supervision import views as supervision
 
     sanhu = sanhu or bootstrap(settings)
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     app.register_blueprint(listing.bp)
     app.register_blueprint(items.bp)
     app.register_blueprint(observations.bp)
+    app.register_blueprint(results.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(supervision.bp)
     app.register_blueprint(observation_exports.bp)

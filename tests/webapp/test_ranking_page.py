@@ -1,0 +1,99 @@
+"""The ranking page through the Flask client: compute, excuse, change a class, approve by
+someone else, publish, correct; refusals with their reasons; scope."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from observation_helpers import observation_of, start_and_fill
+from sqlalchemy import select
+from web_fixtures import csrf_token, sign_in
+
+from ledger.core.models import Observation, Ranking, Role, Unit, UnitClass
+from ledger.observations import services as obs_svc
+from ledger.org.directory import add_user
+
+
+@pytest.fixture
+def cycle_id(sanhu, world) -> int:
+    oid = observation_of(sanhu, world, "village_quarterly", "2026Q4", "V111")
+    town = world["town_T11"]
+    start_and_fill(sanhu, oid, town, score=85)
+    for step in (obs_svc.submit, obs_svc.confirm):
+        with sanhu.uow() as uow:
+            step(uow, oid, town)
+    with sanhu.uow() as uow:
+        unit = uow.session.get(Unit, world.units["T11"].id)
+        add_user(uow.session, username="leader_T11", display_name="党委书记",
+                 role=Role.TOWNSHIP_STAFF, unit=unit, password="pw-for-tests-1")
+        uow.commit()
+        return uow.session.get(Observation, oid).cycle_id
+
+
+def version_of(html: str) -> str:
+    return re.search(r'name="expected_version" value="(\d+)"', html).group(1)
+
+
+def test_the_whole_ranking_through_the_page(signed_in, app, sanhu, world, cycle_id):
+    town = signed_in("town_T11")
+    base = f"/results/cycles/{cycle_id}/ranking"
+    assert 'id="ranking-link"' in town.get(f"/observations/cycles/{cycle_id}").get_data(
+        as_text=True)
+    token = csrf_token(town, base)
+    assert town.post(base + "/compute", data={"csrf_token": token}).status_code == 302
+    with sanhu.uow() as uow:
+        ranking_id = uow.session.scalar(select(Ranking.id))
+    html = town.get(base).get_data(as_text=True)
+    assert html.count('class="ranking-row') == 2 and "村111" in html
+    v112 = world.units["V112"].id
+    refused = town.post(f"/results/rankings/{ranking_id}/units/{v112}/excuse",
+                        data={"csrf_token": token, "reason": " ",
+                              "expected_version": version_of(html)})
+    assert refused.status_code == 400
+    assert town.post(f"/results/rankings/{ranking_id}/units/{v112}/excuse", data={
+        "csrf_token": token, "reason": "村两委换届，顺延至下季度",
+        "expected_version": version_of(html)}).status_code == 302
+    html = town.get(base).get_data(as_text=True)
+    v111 = world.units["V111"].id
+    assert town.post(f"/results/rankings/{ranking_id}/units/{v111}/class", data={
+        "csrf_token": token, "klass": "demonstration", "reason": "党建品牌突出",
+        "expected_version": version_of(html)}).status_code == 302
+    # a stale form is a conflict, shown with the reason
+    stale = town.post(f"/results/rankings/{ranking_id}/units/{v111}/class", data={
+        "csrf_token": token, "klass": "lagging", "reason": "x",
+        "expected_version": version_of(html)})
+    assert stale.status_code == 409
+    # the author cannot approve (no button, and a forged post is refused)
+    html = town.get(base).get_data(as_text=True)
+    assert 'id="ranking-approve"' not in html
+    refused = town.post(f"/results/rankings/{ranking_id}/events/approve",
+                        data={"csrf_token": token})
+    assert refused.status_code == 409 and 'id="ranking-refusal"' in refused.get_data(
+        as_text=True)
+    leader = app.test_client()
+    sign_in(leader, "leader_T11")
+    html = leader.get(base).get_data(as_text=True)
+    assert 'id="ranking-approve"' in html
+    assert leader.post(f"/results/rankings/{ranking_id}/events/approve", data={
+        "csrf_token": csrf_token(leader, base)}).status_code == 302
+    assert town.post(f"/results/rankings/{ranking_id}/events/publish",
+                     data={"csrf_token": token}).status_code == 302
+    with sanhu.uow() as uow:
+        assert uow.session.scalar(select(UnitClass.klass).where(UnitClass.unit_id == v111)) \
+            == "demonstration"
+    html = town.get(base).get_data(as_text=True)
+    assert 'id="ranking-status">' in html and "党建品牌突出" in html
+    assert town.post(base + "/compute", data={"csrf_token": token}).status_code == 400
+    assert town.post(base + "/compute", data={"csrf_token": token,
+                                              "reason": "分数更正"}).status_code == 302
+    # the county reads it; another township and the village cannot
+    unit = world.units["T11"].id
+    county, other = signed_in("county_K1"), signed_in("town_T12")
+    html = county.get(f"{base}?unit={unit}").get_data(as_text=True)
+    assert "村111" in html and 'id="ranking-actions"' not in html
+    assert other.get(f"{base}?unit={unit}").status_code == 404
+    assert county.post(base + "/compute", data={
+        "csrf_token": csrf_token(county, base)}).status_code == 403
+    assert other.post(f"/results/rankings/{ranking_id}/events/publish",
+                      data={"csrf_token": csrf_token(other, "/")}).status_code == 404

@@ -1,0 +1,1 @@
+"""Result pages: a cycle's ranking per observing unit, classes, approval and publication."""

@@ -1,0 +1,180 @@
+"""The ranking page: compute, move a class with a reason, excuse a missing target,
+approve (someone else), publish, correct; the tie-break and class rules stated.
+
+The observing unit's staff act on their own ranking; the level above reads the
+rankings of the units in its scope (``?unit=``).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ledger.core.errors import (
+    Conflict,
+    DomainError,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+)
+from ledger.core.models import Cycle, RankingEvent, RankingRow, Unit, User
+from ledger.results import classes, rankings
+from ledger.results.workflow import RULEBOOK
+from web.core.domain_text import explain, field_errors
+from web.core.errors import render_error
+from web.core.extensions import sanhu
+
+bp = Blueprint("results", __name__, url_prefix="/results")
+
+CLASS_LABELS = {"demonstration": _l("Demonstration (示范)"), "middle": _l("Middle (中间)"),
+                "lagging": _l("Lagging (后进)")}
+STATUS_LABELS = {"draft": _l("Draft"), "approved": _l("Approved"),
+                 "published": _l("Published (公示)"), "superseded": _l("Superseded")}
+EVENT_LABELS = {"compute": _l("Computed"), "change_class": _l("Class changed"),
+                "excuse": _l("Target excused"), "approve": _l("Approved"),
+                "revise": _l("Taken back for corrections"), "publish": _l("Published")}
+REASONS = {
+    "nobody approves a ranking they computed":
+        _l("Nobody approves a ranking they computed: another staff member of the unit does."),
+    "only a draft ranking can be changed": _l("Only a draft ranking can be changed."),
+    "an approved ranking is revised before it is computed again":
+        _l("An approved ranking is taken back for corrections before it is computed again."),
+    "a published ranking is corrected by a new version with a reason":
+        _l("A published ranking is corrected by a new version: give the reason."),
+    "only the observing unit's staff rank its targets":
+        _l("Only the observing unit's staff rank its targets."),
+    "only the observing unit's staff change its ranking":
+        _l("Only the observing unit's staff change its ranking."),
+    "only ranked units have a class": _l("Only ranked units have a class."),
+    "a ranked unit needs no excuse": _l("A ranked unit needs no excuse."),
+}
+
+
+def status_for(exc: DomainError) -> int:
+    if isinstance(exc, PermissionDenied):
+        return 403
+    if isinstance(exc, Conflict | InvalidTransition):
+        return 409
+    return 400
+
+
+def reason_text(exc: DomainError) -> str:
+    message = exc.message or ""
+    if message.endswith("targets are neither confirmed nor excused"):
+        return _("%(n)s targets are neither confirmed nor excused: confirm their observations "
+                 "and compute again, or excuse them with a reason.", n=message.split()[0])
+    known = REASONS.get(message)
+    text = str(known) if known else explain(exc)
+    fields = field_errors(exc) if hasattr(exc, "fields") else {}
+    return " ".join([text, *fields.values()])
+
+
+def _page(uow, cycle_id: int, unit_id: int | None, message: str | None = None,
+          typed: dict | None = None, status: int = 200):
+    actor = current_user.actor
+    cycle = uow.session.get(Cycle, cycle_id)
+    if cycle is None:
+        abort(404)
+    own = unit_id is None or unit_id == actor.unit_id
+    unit = uow.session.get(Unit, actor.unit_id if own else unit_id)
+    if unit is None or not actor.sees(unit) or unit.level != rankings.OBSERVING_LEVEL[cycle.kind]:
+        abort(404)
+    ranking = rankings.latest(uow.session, cycle.id, unit.id)
+    rows, names, history, people, events = [], {}, [], {}, []
+    if ranking is not None:
+        rows = uow.session.scalars(select(RankingRow).where(
+            RankingRow.ranking_id == ranking.id).order_by(
+            RankingRow.rank.is_(None), RankingRow.rank)).all()
+        names = dict(uow.session.execute(select(Unit.id, Unit.name).where(
+            Unit.id.in_([r.unit_id for r in rows]))).all())
+        history = uow.session.scalars(select(RankingEvent).where(
+            RankingEvent.ranking_id == ranking.id).order_by(RankingEvent.seq)).all()
+        people = dict(uow.session.execute(select(User.id, User.display_name).where(
+            User.id.in_({h.actor_id for h in history}))).all())
+        rankings.count_missing(uow, ranking)
+        events = RULEBOOK.allowed_events(ranking, actor, uow.context()) if own else []
+    staff = own and actor.role in ("township_staff", "county_staff")
+    html = render_template(
+        "results/ranking.html", cycle=cycle, unit=unit, ranking=ranking, rows=rows,
+        names=names, history=history, people=people, events=events, staff=staff,
+        editable=staff and ranking is not None and ranking.status == "draft",
+        rule=classes.load_rule(uow.session, cycle.kind) if ranking is None
+        else classes.parse_rule(ranking.rule), message=message, typed=typed or {},
+        class_labels=CLASS_LABELS, status_labels=STATUS_LABELS, event_labels=EVENT_LABELS)
+    return html, status
+
+
+@bp.route("/cycles/<int:cycle_id>/ranking")
+@login_required
+def ranking(cycle_id: int):
+    """The observing unit's ranking of its targets in the cycle (or one below, read-only)."""
+    with sanhu().uow() as uow:
+        return _page(uow, cycle_id, request.args.get("unit", type=int))
+
+
+def _act(cycle_id: int, call, typed: dict | None = None):
+    with sanhu().uow() as uow:
+        try:
+            call(uow)
+        except NotFound:
+            raise
+        except PermissionDenied as exc:
+            return render_error(403, reason_text(exc))
+        except DomainError as exc:
+            uow.rollback()
+            return _page(uow, cycle_id, None, reason_text(exc), typed, status_for(exc))
+    flash(_("Done."), "success")
+    return redirect(url_for("results.ranking", cycle_id=cycle_id))
+
+
+@bp.route("/cycles/<int:cycle_id>/ranking/compute", methods=["POST"])
+@login_required
+def compute(cycle_id: int):
+    reason = request.form.get("reason")
+    return _act(cycle_id, lambda uow: rankings.compute(uow, cycle_id, current_user.actor,
+                                                       reason=reason),
+                {"reason": reason or ""})
+
+
+@bp.route("/rankings/<int:ranking_id>/units/<int:unit_id>/class", methods=["POST"])
+@login_required
+def change_class(ranking_id: int, unit_id: int):
+    form = request.form
+    with sanhu().uow() as uow:
+        cycle_id = rankings.get_ranking(uow, ranking_id, current_user.actor).cycle_id
+    return _act(cycle_id, lambda uow: rankings.change_class(
+        uow, ranking_id, unit_id, current_user.actor, klass=form.get("klass", ""),
+        reason=form.get("reason", ""), expected_version=form.get("expected_version")),
+        {"unit": unit_id, "reason": form.get("reason", "")})
+
+
+@bp.route("/rankings/<int:ranking_id>/units/<int:unit_id>/excuse", methods=["POST"])
+@login_required
+def excuse(ranking_id: int, unit_id: int):
+    form = request.form
+    with sanhu().uow() as uow:
+        cycle_id = rankings.get_ranking(uow, ranking_id, current_user.actor).cycle_id
+    return _act(cycle_id, lambda uow: rankings.excuse(
+        uow, ranking_id, unit_id, current_user.actor, reason=form.get("reason", ""),
+        expected_version=form.get("expected_version")),
+        {"unit": unit_id, "reason": form.get("reason", "")})
+
+
+@bp.route("/rankings/<int:ranking_id>/events/<event>", methods=["POST"])
+@login_required
+def fire(ranking_id: int, event: str):
+    calls = {"approve": rankings.approve, "publish": rankings.publish}
+    if event not in (*calls, "revise"):
+        abort(404)
+    form = request.form
+    with sanhu().uow() as uow:
+        cycle_id = rankings.get_ranking(uow, ranking_id, current_user.actor).cycle_id
+    if event == "revise":
+        return _act(cycle_id, lambda uow: rankings.revise(
+            uow, ranking_id, current_user.actor, reason=form.get("reason", ""),
+            expected_version=form.get("expected_version")), {"reason": form.get("reason", "")})
+    return _act(cycle_id, lambda uow: calls[event](
+        uow, ranking_id, current_user.actor, expected_version=form.get("expected_version")))
