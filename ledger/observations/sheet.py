@@ -21,6 +21,7 @@ from ledger.core.models import (
     ObservationSection,
     ObservationStatus,
     Standard,
+    UnitClass,
     status_of,
 )
 from ledger.core.uow import UnitOfWork
@@ -82,6 +83,8 @@ class Previous:
     period: str
     failed: list[LineView]
     items: dict[int, dict]  # standard id → item number and status
+    #: the unit's class in that cycle, once its ranking is published
+    klass: str | None = None
 
 
 def lines_of(uow: UnitOfWork, obs: Observation) -> list[LineView]:
@@ -141,7 +144,9 @@ def previous_of(uow: UnitOfWork, obs: Observation) -> Previous | None:
         for sid, iid, number, state, submitted in uow.session.execute(
             select(Item.standard_id, Item.id, Item.number, Item.state, Item.submitted)
             .where(Item.observation_id == before.id))}
-    return Previous(before, period, failed, items)
+    klass = uow.session.scalar(select(UnitClass.klass).where(
+        UnitClass.cycle_id == before.cycle_id, UnitClass.unit_id == before.unit_id))
+    return Previous(before, period, failed, items, klass)
 
 
 def mark_repeats(lines: list[LineView], previous: Previous | None) -> None:

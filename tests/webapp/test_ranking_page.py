@@ -10,9 +10,11 @@ from observation_helpers import observation_of, start_and_fill
 from sqlalchemy import select
 from web_fixtures import csrf_token, sign_in
 
-from ledger.core.models import Observation, Ranking, Role, Unit, UnitClass
+from ledger.core.actors import Actor
+from ledger.core.models import Observation, Ranking, Role, Unit, UnitClass, User
 from ledger.observations import services as obs_svc
 from ledger.org.directory import add_user
+from ledger.results import rankings
 
 
 @pytest.fixture
@@ -97,3 +99,24 @@ def test_the_whole_ranking_through_the_page(signed_in, app, sanhu, world, cycle_
         "csrf_token": csrf_token(county, base)}).status_code == 403
     assert other.post(f"/results/rankings/{ranking_id}/events/publish",
                       data={"csrf_token": csrf_token(other, "/")}).status_code == 404
+
+
+def test_the_next_observation_shows_last_times_published_class(signed_in, sanhu, world,
+                                                               cycle_id):
+    town = world["town_T11"]
+    with sanhu.uow() as uow:
+        ranking = rankings.compute(uow, cycle_id, town)
+    with sanhu.uow() as uow:
+        rankings.excuse(uow, ranking.id, world.units["V112"].id, town, reason="换届")
+    with sanhu.uow() as uow:
+        user = uow.session.scalar(select(User).where(User.username == "leader_T11"))
+        leader = Actor.of(user, uow.session.get(Unit, world.units["T11"].id))
+    with sanhu.uow() as uow:
+        rankings.approve(uow, ranking.id, leader)
+    with sanhu.uow() as uow:
+        rankings.publish(uow, ranking.id, town)
+    nxt = observation_of(sanhu, world, "village_quarterly", "2027Q1", "V111")
+    with sanhu.uow() as uow:
+        obs_svc.start(uow, nxt, town)
+    html = signed_in("town_T11").get(f"/observations/{nxt}").get_data(as_text=True)
+    assert 'id="previous-class">中间<' in html

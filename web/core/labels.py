@@ -23,3 +23,7 @@ SEVERITY_LABELS = {"minor": _l("Minor"), "normal": _l("Normal"), "serious": _l("
 #: how a rectification was checked (验收方式)
 METHODS = {"onsite": _l("On-site check (实地查看)"), "records": _l("Records checked (查阅资料)"),
            "photos": _l("Photos checked (照片核验)"), "phone": _l("Telephone check (电话核实)")}
+
+#: a unit's class in a cycle (结果运用)
+CLASS_LABELS = {"demonstration": _l("Demonstration (示范)"), "middle": _l("Middle (中间)"),
+                "lagging": _l("Lagging (后进)")}

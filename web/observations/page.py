@@ -16,6 +16,7 @@ from ledger.observations.access import get_observation
 from ledger.observations.record import MODES, SECTIONS, may_fill
 from ledger.observations.workflow import allowed_events
 from web.core.domain_text import MESSAGES, explain
+from web.core.labels import CLASS_LABELS
 
 EVENT_LABELS = {"start": _l("Start the observation"), "submit": _l("Submit the record"),
                 "revise": _l("Take back for corrections"), "confirm": _l("Confirm the record"),
@@ -108,7 +109,8 @@ def explain_refusal(exc: DomainError) -> str:
 
 
 def _common() -> dict:
-    return {"status_labels": STATUS_LABELS, "result_labels": RESULT_LABELS,
+    return {"class_labels": CLASS_LABELS, "status_labels": STATUS_LABELS,
+            "result_labels": RESULT_LABELS,
             "section_labels": SECTION_LABELS, "mode_labels": MODE_LABELS,
             "kind_labels": KIND_LABELS, "event_labels": EVENT_LABELS}
 

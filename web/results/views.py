@@ -26,11 +26,10 @@ from ledger.results.workflow import RULEBOOK
 from web.core.domain_text import explain, field_errors
 from web.core.errors import render_error
 from web.core.extensions import sanhu
+from web.core.labels import CLASS_LABELS
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 
-CLASS_LABELS = {"demonstration": _l("Demonstration (示范)"), "middle": _l("Middle (中间)"),
-                "lagging": _l("Lagging (后进)")}
 STATUS_LABELS = {"draft": _l("Draft"), "approved": _l("Approved"),
                  "published": _l("Published (公示)"), "superseded": _l("Superseded")}
 EVENT_LABELS = {"compute": _l("Computed"), "change_class": _l("Class changed"),
