@@ -31,6 +31,7 @@ from ledger.core.models import (
     Item,
     Observation,
     ObservationParticipant,
+    RankingRow,
     Role,
     Standard,
     Unit,
@@ -51,6 +52,7 @@ from ledger.observations.planning import (
     schedule,
 )
 from ledger.org.directory import add_unit, hash_password
+from ledger.results import rankings
 
 DEMO_PASSWORD = "sanhu-demo-2026"
 COUNTIES = ["东山县", "西河县"]
@@ -103,9 +105,29 @@ def load_demo(sanhu: Sanhu, seed: int = 2026) -> list[DemoLogin]:
     repeated = {(v.village.id, n) for v in visits for n in v.repeats}
     _play_items(sanhu, rnd, cast, findings, repeated, prev.limit)
     _plans_and_liaisons(sanhu, cast, cur)
+    _publish_rankings(sanhu, cast, prev)
     with sanhu.uow() as uow:
         mark_late(uow, uow.today())  # last quarter's unfinished visits (the daily job does this)
     return logins
+
+
+def _publish_rankings(sanhu: Sanhu, cast: Cast, prev: Quarter) -> None:
+    """Last quarter's rankings: computed by each township's staff, the late visits
+    excused, approved by its 党委书记 and published, so units have a class."""
+    for town_id, staff in cast.township_staff.items():
+        with sanhu.uow() as uow:
+            ranking = rankings.compute(uow, prev.cycle_id, staff)
+        with sanhu.uow() as uow:
+            missing = uow.session.scalars(select(RankingRow.unit_id).where(
+                RankingRow.ranking_id == ranking.id, RankingRow.rank.is_(None))).all()
+        for unit_id in missing:
+            with sanhu.uow() as uow:
+                rankings.excuse(uow, ranking.id, unit_id, staff,
+                                reason="观摩未按期完成，已列入本季度重点观摩")
+        with sanhu.uow() as uow:
+            rankings.approve(uow, ranking.id, cast.township_leaders[town_id])
+        with sanhu.uow() as uow:
+            rankings.publish(uow, ranking.id, staff)
 
 
 def _plans_and_liaisons(sanhu: Sanhu, cast: Cast, cur: Quarter) -> None:
@@ -168,6 +190,8 @@ class Cast:
     villages: list[Village] = field(default_factory=list)
     secretaries: dict[int, Actor] = field(default_factory=dict)
     township_staff: dict[int, Actor] = field(default_factory=dict)
+    #: each township's 党委书记, who approves its rankings (not their author)
+    township_leaders: dict[int, Actor] = field(default_factory=dict)
     county_staff: dict[int, Actor] = field(default_factory=dict)
     supervisor: Actor | None = None
 
@@ -202,6 +226,8 @@ def _organisation(sanhu: Sanhu) -> tuple[list[DemoLogin], Cast]:
                                 level="township", parent=county)
                 cast.township_staff[town.id] = user(f"town{ci}{ti}", f"{tname}党委 组织委员",
                                                     Role.TOWNSHIP_STAFF, town, "组织委员")
+                cast.township_leaders[town.id] = user(f"lead{ci}{ti}", f"{tname}党委书记",
+                                                      Role.TOWNSHIP_STAFF, town, "党委书记")
                 for vi, vname in enumerate(VILLAGES, start=1):
                     village = add_unit(s, code=f"1399{ci:02d}{ti:03d}{vi:03d}", name=vname,
                                        level="village", parent=town)

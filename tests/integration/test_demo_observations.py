@@ -31,6 +31,8 @@ from ledger.core.models import (
     ObservationParticipant,
     ObservationPlan,
     ObservationSection,
+    Ranking,
+    UnitClass,
     status_of,
 )
 from ledger.core.settings import Settings
@@ -330,3 +332,16 @@ def test_each_township_has_this_quarters_plan_and_each_county_a_liaison(demo):
             Observation.cycle_id == cycle_id, Observation.status == "planned",
             Observation.batch_id.is_(None)))
     assert (plans, liaisons, unscheduled) == (6, 2, 0)
+
+
+def test_last_quarters_rankings_are_published_so_units_have_a_class(demo):
+    last, _ = periods(demo)
+    with demo.uow() as uow:
+        cycle_id = uow.session.scalar(select(Cycle.id).where(Cycle.period == last,
+                                                             Cycle.kind == "village_quarterly"))
+        classes = Counter(uow.session.scalars(select(UnitClass.klass).where(
+            UnitClass.cycle_id == cycle_id)))
+        statuses = set(uow.session.scalars(select(Ranking.status).where(
+            Ranking.cycle_id == cycle_id)))
+    assert statuses == {"published"}
+    assert classes["demonstration"] >= 6 and classes["lagging"] >= 6 and classes["middle"]
