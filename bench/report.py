@@ -56,6 +56,10 @@ def report_rows(results: dict[str, dict]) -> list[dict]:
                        ("county", "one county's townships")):
         add(f"coverage of a province cycle by unit ({label})", "p95 ≤ 150 ms",
             lambda r, k=key: p95(150)(r["coverage"][k]))
+    add("rank and class a province cycle", "≤ 5 s",
+        lambda r: (f"{r['rank_province']['seconds']:.2f} s ({r['rank_province']['rankings']:,}"
+                   f" rankings, {r['rank_province']['ranked']:,} villages)",
+                   r["rank_province"]["seconds"] <= 5))
     add("open a quarterly cycle for all villages", "≤ 5 s",
         lambda r: (f"{r['open_cycle']['seconds']:.2f} s "
                    f"({r['open_cycle']['observations']:,} obs.)",
