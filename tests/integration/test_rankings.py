@@ -174,3 +174,23 @@ def test_the_admins_class_rule_is_frozen_into_the_ranking(any_sanhu, any_world, 
     assert rows(any_sanhu, draft.id)[any_world.units["V111"].id].klass == "demonstration"
     with any_sanhu.uow() as uow:
         assert rankings.get_ranking(uow, draft.id, setup["town"]).rule["mode"] == "threshold"
+
+
+def test_compute_all_drafts_every_townships_ranking_once(any_sanhu, any_world, setup):
+    with any_sanhu.uow() as uow:
+        assert rankings.compute_all(uow, setup["cycle"]) == 4  # T11, T12, T21, T22
+    with any_sanhu.uow() as uow:
+        assert rankings.compute_all(uow, setup["cycle"]) == 0
+        drafts = uow.session.execute(text(
+            "SELECT observing_unit_id, status, computed_by_id FROM rankings")).all()
+    assert {d.status for d in drafts} == {"draft"}
+    mine = next(d for d in drafts if d.observing_unit_id == any_world.units["T11"].id)
+    assert mine.computed_by_id == any_world["town_T11"].id
+    got = rows(any_sanhu, _ranking_id(any_sanhu, mine))
+    assert got[any_world.units["V111"].id].rank == 1
+
+
+def _ranking_id(sanhu, row) -> int:
+    with sanhu.uow() as uow:
+        return uow.session.scalar(text(
+            "SELECT id FROM rankings WHERE observing_unit_id = :u"), {"u": row.observing_unit_id})
