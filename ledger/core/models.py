@@ -786,6 +786,9 @@ class Ranking(Base):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the 公示: an unguessable link (set on publication) and the last day of objections
+    token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    publication_ends_on: Mapped[dt.date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     #: not stored: targets neither confirmed nor excused (set by the services for the guard)
@@ -815,6 +818,23 @@ class RankingRow(Base):
     klass_reason: Mapped[str | None] = mapped_column(Text)
     #: a target without a confirmed observation may be excused, with a reason
     excused: Mapped[str | None] = mapped_column(Text)
+
+
+class Objection(Base):
+    """An objection raised through the 公示 link, and the observing unit's answer."""
+
+    __tablename__ = "objections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ranking_id: Mapped[int] = mapped_column(ForeignKey("rankings.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    contact: Mapped[str | None] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    #: a keyed hash of the sender's address, for the rate limit (the address is not kept)
+    client: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RankingEvent(HistoryMixin, Base):

@@ -45,6 +45,7 @@ from ledger.core.rulebook import require_inputs
 from ledger.core.uow import UnitOfWork
 from ledger.observations.access import MAX_TEXT
 from ledger.results import classes
+from ledger.results.publication import open_publication
 from ledger.results.workflow import RULEBOOK, RULES_BY_EVENT, STAFF
 
 DRAFT, APPROVED = RankingStatus.DRAFT.value, RankingStatus.APPROVED.value
@@ -383,7 +384,7 @@ def _transition(uow: UnitOfWork, ranking_id: object, actor: Actor, event: str, *
     elif event == "revise":
         values.update(approved_by_id=None, approved_at=None)
     elif event == "publish":
-        values.update(published_at=ctx.now)
+        values.update(published_at=ctx.now, **open_publication(uow, ranking))
     _bump(uow, ranking, version, **values)
     _history(uow, ranking.id, version + 1, event, before, after, actor, note=reason)
     if event == "publish":

@@ -7,7 +7,16 @@ rankings of the units in its scope (``?unit=``).
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -21,7 +30,7 @@ from ledger.core.errors import (
     PermissionDenied,
 )
 from ledger.core.models import Cycle, RankingEvent, RankingRow, Unit, User
-from ledger.results import classes, rankings
+from ledger.results import classes, publication, rankings
 from ledger.results.workflow import RULEBOOK
 from web.core.domain_text import explain, field_errors
 from web.core.errors import render_error
@@ -49,6 +58,13 @@ REASONS = {
         _l("Only the observing unit's staff change its ranking."),
     "only ranked units have a class": _l("Only ranked units have a class."),
     "a ranked unit needs no excuse": _l("A ranked unit needs no excuse."),
+    "the 公示 period is over": _l("The 公示 period is over: objections are closed."),
+    "write the objection": _l("Write the objection."),
+    "too many objections from here; try again later":
+        _l("Too many objections from here; please try again later."),
+    "only the observing unit answers objections": _l("Only the observing unit answers."),
+    "write the answer": _l("Write the answer."),
+    "the objection has been answered already": _l("The objection has been answered already."),
 }
 
 
@@ -82,7 +98,7 @@ def _page(uow, cycle_id: int, unit_id: int | None, message: str | None = None,
     if unit is None or not actor.sees(unit) or unit.level != rankings.OBSERVING_LEVEL[cycle.kind]:
         abort(404)
     ranking = rankings.latest(uow.session, cycle.id, unit.id)
-    rows, names, history, people, events = [], {}, [], {}, []
+    rows, names, history, people, events, objections = [], {}, [], {}, [], []
     if ranking is not None:
         rows = uow.session.scalars(select(RankingRow).where(
             RankingRow.ranking_id == ranking.id).order_by(
@@ -94,11 +110,13 @@ def _page(uow, cycle_id: int, unit_id: int | None, message: str | None = None,
         people = dict(uow.session.execute(select(User.id, User.display_name).where(
             User.id.in_({h.actor_id for h in history}))).all())
         rankings.count_missing(uow, ranking)
+        objections = publication.objections_of(uow.session, ranking.id)
         events = RULEBOOK.allowed_events(ranking, actor, uow.context()) if own else []
     staff = own and actor.role in ("township_staff", "county_staff")
     html = render_template(
         "results/ranking.html", cycle=cycle, unit=unit, ranking=ranking, rows=rows,
         names=names, history=history, people=people, events=events, staff=staff,
+        objections=objections,
         editable=staff and ranking is not None and ranking.status == "draft",
         rule=classes.load_rule(uow.session, cycle.kind) if ranking is None
         else classes.parse_rule(ranking.rule), message=message, typed=typed or {},
@@ -177,3 +195,52 @@ def fire(ranking_id: int, event: str):
             expected_version=form.get("expected_version")), {"reason": form.get("reason", "")})
     return _act(cycle_id, lambda uow: calls[event](
         uow, ranking_id, current_user.actor, expected_version=form.get("expected_version")))
+
+
+@bp.route("/p/<token>", methods=["GET", "POST"])
+def public(token: str):
+    """The 公示 page, open without signing in: ranks, classes and scores of one ranking,
+    its objections and answers, and (during the period) a form to raise one."""
+    form = request.form
+    typed: dict = {}
+    message = None
+    status = 200
+    with sanhu().uow() as uow:
+        if request.method == "POST":
+            typed = {"name": form.get("name", ""), "contact": form.get("contact", ""),
+                     "body": form.get("body", "")}
+            try:
+                publication.raise_objection(
+                    uow, token, **typed,
+                    client=publication.client_key(current_app.secret_key, request.remote_addr))
+            except NotFound:
+                raise
+            except DomainError as exc:
+                uow.rollback()
+                message, status = reason_text(exc), status_for(exc)
+            else:
+                flash(_("Your objection has been recorded. The answer will appear here."),
+                      "success")
+                return redirect(url_for("results.public", token=token) + "#objections")
+        view = publication.public_view(uow.session, token, uow.today())
+        response = render_template("results/public.html", view=view, typed=typed,
+                                   message=message, class_labels=CLASS_LABELS)
+    return response, status, {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+
+
+@bp.route("/objections/<int:objection_id>/answer", methods=["POST"])
+@login_required
+def answer(objection_id: int):
+    """The observing unit answers an objection on record."""
+    with sanhu().uow() as uow:
+        try:
+            publication.answer(uow, objection_id, current_user.actor,
+                               text=request.form.get("answer", ""))
+        except NotFound:
+            raise
+        except PermissionDenied as exc:
+            return render_error(403, reason_text(exc))
+        except DomainError as exc:
+            uow.rollback()
+            flash(reason_text(exc), "error")
+    return redirect(request.referrer or url_for("observations.cycles"))

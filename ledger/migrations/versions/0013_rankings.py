@@ -31,6 +31,8 @@ def upgrade() -> None:
         sa.Column("approved_by_id", sa.Integer(), nullable=True),
         sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("token", sa.String(length=64), nullable=True),
+        sa.Column("publication_ends_on", sa.Date(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["approved_by_id"], ["users.id"], name=op.f("fk_rankings_approved_by_id_users")
@@ -48,6 +50,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "cycle_id", "observing_unit_id", "number", name=op.f("uq_rankings_cycle_id")
         ),
+        sa.UniqueConstraint("token", name=op.f("uq_rankings_token")),
     )
     op.create_table(
         "ranking_events",
@@ -117,6 +120,25 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("ranking_id", "unit_id", name=op.f("pk_ranking_rows")),
     )
+    op.create_table(
+        "objections",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ranking_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=True),
+        sa.Column("contact", sa.String(length=100), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("client", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=True),
+        sa.Column("answered_by_id", sa.Integer(), nullable=True),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["answered_by_id"], ["users.id"],
+                                name=op.f("fk_objections_answered_by_id_users")),
+        sa.ForeignKeyConstraint(["ranking_id"], ["rankings.id"],
+                                name=op.f("fk_objections_ranking_id_rankings")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_objections")),
+    )
+    op.create_index(op.f("ix_objections_ranking_id"), "objections", ["ranking_id"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"""
             CREATE FUNCTION ranking_events_append_only() RETURNS trigger AS $$
@@ -137,6 +159,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("objections")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS ranking_events_append_only ON ranking_events")
         op.execute("DROP FUNCTION IF EXISTS ranking_events_append_only()")
