@@ -857,3 +857,31 @@ class UnitClass(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
     klass: Mapped[str] = mapped_column(String(16))
     ranking_id: Mapped[int] = mapped_column(ForeignKey("rankings.id"))
+
+
+class Pair(Base):
+    """互帮: a 后进 unit paired with a 示范 unit for the cycle after the ranking."""
+
+    __tablename__ = "pairs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the cycle whose published ranking made the pair
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    lagging_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    partner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("cycle_id", "lagging_unit_id"),)
+
+
+class PairVisit(Base):
+    """An exchange visit of a pair: when, who, what was learned."""
+
+    __tablename__ = "pair_visits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    who: Mapped[str] = mapped_column(String(200))
+    learned: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -20,7 +20,9 @@ from ledger.core.models import (
     ObservationParticipant,
     ObservationSection,
     ObservationStatus,
+    Pair,
     Standard,
+    Unit,
     UnitClass,
     status_of,
 )
@@ -85,6 +87,9 @@ class Previous:
     items: dict[int, dict]  # standard id → item number and status
     #: the unit's class in that cycle, once its ranking is published
     klass: str | None = None
+    #: the unit it was paired with after that cycle (互帮), and whether it was the 后进 side
+    paired_with: str | None = None
+    learning: bool = False
 
 
 def lines_of(uow: UnitOfWork, obs: Observation) -> list[LineView]:
@@ -146,7 +151,16 @@ def previous_of(uow: UnitOfWork, obs: Observation) -> Previous | None:
             .where(Item.observation_id == before.id))}
     klass = uow.session.scalar(select(UnitClass.klass).where(
         UnitClass.cycle_id == before.cycle_id, UnitClass.unit_id == before.unit_id))
-    return Previous(before, period, failed, items, klass)
+    pair = uow.session.execute(select(Pair).where(
+        Pair.cycle_id == before.cycle_id,
+        (Pair.lagging_unit_id == before.unit_id) | (Pair.partner_unit_id == before.unit_id))
+        .limit(1)).scalar()
+    paired_with, learning = None, False
+    if pair is not None:
+        learning = pair.lagging_unit_id == before.unit_id
+        other = pair.partner_unit_id if learning else pair.lagging_unit_id
+        paired_with = uow.session.scalar(select(Unit.name).where(Unit.id == other))
+    return Previous(before, period, failed, items, klass, paired_with, learning)
 
 
 def mark_repeats(lines: list[LineView], previous: Previous | None) -> None:

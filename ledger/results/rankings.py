@@ -44,7 +44,7 @@ from ledger.core.models import (
 from ledger.core.rulebook import require_inputs
 from ledger.core.uow import UnitOfWork
 from ledger.observations.access import MAX_TEXT
-from ledger.results import classes
+from ledger.results import classes, pairing
 from ledger.results.publication import open_publication
 from ledger.results.workflow import RULEBOOK, RULES_BY_EVENT, STAFF
 
@@ -389,6 +389,7 @@ def _transition(uow: UnitOfWork, ranking_id: object, actor: Actor, event: str, *
     _history(uow, ranking.id, version + 1, event, before, after, actor, note=reason)
     if event == "publish":
         _publish_classes(uow, ranking)
+        pairing.suggest(uow, ranking, actor)
     uow.commit()
     return RankingResult(ranking.id, after, version + 1, ranking.number)
 

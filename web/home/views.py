@@ -21,7 +21,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
 from ledger.core.actors import Actor
-from ledger.core.models import Role
+from ledger.core.models import Cycle, Role, Unit
 from ledger.items.queries import (
     COUNT_CAP,
     ItemFilter,
@@ -30,6 +30,7 @@ from ledger.items.queries import (
     home_items,
     overdue_items,
 )
+from ledger.results import pairing
 from web.core.extensions import sanhu
 
 bp = Blueprint("home", __name__)
@@ -132,5 +133,19 @@ def index():
     with sanhu().uow() as uow:
         sections, counts = build_home(uow.session, actor, uow.today(),
                                       uow.settings.warning_days)
+        pairs = _pairs(uow.session, actor)
     return render_template("home/index.html", sections=sections, counts=counts,
-                           cap=COUNT_CAP)
+                           cap=COUNT_CAP, pairs=pairs)
+
+
+def _pairs(session, actor) -> list[dict]:
+    """The 互帮 pairs the user's own unit belongs to (newest cycle first)."""
+    rows = []
+    for pair in pairing.pairs_of(session, actor.unit_id)[:3]:
+        mine = pair.lagging_unit_id == actor.unit_id
+        other_id = pair.partner_unit_id if mine else pair.lagging_unit_id
+        other = session.get(Unit, other_id)
+        rows.append({"id": pair.id, "other": other.name,
+                     "role": "lagging" if pair.lagging_unit_id == actor.unit_id else "partner",
+                     "period": session.get(Cycle, pair.cycle_id).period})
+    return rows

@@ -30,7 +30,7 @@ from ledger.core.errors import (
     PermissionDenied,
 )
 from ledger.core.models import Cycle, RankingEvent, RankingRow, Unit, User
-from ledger.results import classes, publication, rankings
+from ledger.results import classes, pairing, publication, rankings
 from ledger.results.workflow import RULEBOOK
 from web.core.domain_text import explain, field_errors
 from web.core.errors import render_error
@@ -64,6 +64,12 @@ REASONS = {
         _l("Too many objections from here; please try again later."),
     "only the observing unit answers objections": _l("Only the observing unit answers."),
     "write the answer": _l("Write the answer."),
+    "only the observing unit changes a pair": _l("Only the observing unit changes a pair."),
+    "only the pair and its observing unit record visits":
+        _l("Only the pair and its observing unit record visits."),
+    "check the visit": _l("Check the visit's date, people and what was learned."),
+    "the partner is another unit of the same level in the county":
+        _l("The partner is another unit of the same level in the county."),
     "the objection has been answered already": _l("The objection has been answered already."),
 }
 
@@ -244,3 +250,43 @@ def answer(objection_id: int):
             uow.rollback()
             flash(reason_text(exc), "error")
     return redirect(request.referrer or url_for("observations.cycles"))
+
+
+@bp.route("/pairs/<int:pair_id>", methods=["GET", "POST"])
+@login_required
+def pair(pair_id: int):
+    """A pair (互帮): the two units, their exchange visits, and the forms to add one or
+    (the observing unit) to change the partner."""
+    actor = current_user.actor
+    message, typed, status = None, {}, 200
+    with sanhu().uow() as uow:
+        if request.method == "POST":
+            form = request.form
+            try:
+                if "partner_unit_id" in form:
+                    pairing.change_partner(uow, pair_id, actor,
+                                           partner_unit_id=form.get("partner_unit_id"))
+                else:
+                    typed = {"day": form.get("day", ""), "who": form.get("who", ""),
+                             "learned": form.get("learned", "")}
+                    pairing.record_visit(uow, pair_id, actor, **typed)
+            except NotFound:
+                raise
+            except PermissionDenied as exc:
+                return render_error(403, reason_text(exc))
+            except DomainError as exc:
+                uow.rollback()
+                message, status = reason_text(exc), status_for(exc)
+            else:
+                flash(_("Saved."), "success")
+                return redirect(url_for("results.pair", pair_id=pair_id))
+        view = pairing.view(uow, pair_id, actor)
+        choices = []
+        if view.may_change:
+            choices = uow.session.execute(select(Unit.id, Unit.name).where(
+                Unit.parent_id == view.lagging.parent_id, Unit.id != view.lagging.id,
+                Unit.active.is_(True)).order_by(Unit.code)).all()
+        cycle = uow.session.get(Cycle, view.pair.cycle_id)
+        html = render_template("results/pair.html", view=view, cycle=cycle, choices=choices,
+                               message=message, typed=typed)
+    return html, status

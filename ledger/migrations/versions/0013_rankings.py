@@ -1,5 +1,6 @@
 """Rankings (结果运用): a ranking per cycle and observing unit with its rows and
-append-only history; each unit's class per cycle.
+append-only history, its 公示 objections; each unit's class per cycle; pairs (互帮)
+and their exchange visits.
 
 Revision ID: 0013
 Revises: 0012
@@ -132,13 +133,55 @@ def upgrade() -> None:
         sa.Column("answer", sa.Text(), nullable=True),
         sa.Column("answered_by_id", sa.Integer(), nullable=True),
         sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["answered_by_id"], ["users.id"],
-                                name=op.f("fk_objections_answered_by_id_users")),
-        sa.ForeignKeyConstraint(["ranking_id"], ["rankings.id"],
-                                name=op.f("fk_objections_ranking_id_rankings")),
+        sa.ForeignKeyConstraint(
+            ["answered_by_id"], ["users.id"], name=op.f("fk_objections_answered_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["ranking_id"], ["rankings.id"], name=op.f("fk_objections_ranking_id_rankings")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_objections")),
     )
     op.create_index(op.f("ix_objections_ranking_id"), "objections", ["ranking_id"])
+    op.create_table(
+        "pairs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("cycle_id", sa.Integer(), nullable=False),
+        sa.Column("lagging_unit_id", sa.Integer(), nullable=False),
+        sa.Column("partner_unit_id", sa.Integer(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["users.id"], name=op.f("fk_pairs_created_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(["cycle_id"], ["cycles.id"], name=op.f("fk_pairs_cycle_id_cycles")),
+        sa.ForeignKeyConstraint(
+            ["lagging_unit_id"], ["units.id"], name=op.f("fk_pairs_lagging_unit_id_units")
+        ),
+        sa.ForeignKeyConstraint(
+            ["partner_unit_id"], ["units.id"], name=op.f("fk_pairs_partner_unit_id_units")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pairs")),
+        sa.UniqueConstraint("cycle_id", "lagging_unit_id", name=op.f("uq_pairs_cycle_id")),
+    )
+    op.create_index(op.f("ix_pairs_partner_unit_id"), "pairs", ["partner_unit_id"])
+    op.create_table(
+        "pair_visits",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("pair_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("who", sa.String(length=200), nullable=False),
+        sa.Column("learned", sa.Text(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["users.id"], name=op.f("fk_pair_visits_created_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["pair_id"], ["pairs.id"], name=op.f("fk_pair_visits_pair_id_pairs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pair_visits")),
+    )
+    op.create_index(op.f("ix_pair_visits_pair_id"), "pair_visits", ["pair_id"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"""
             CREATE FUNCTION ranking_events_append_only() RETURNS trigger AS $$
@@ -159,6 +202,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("pair_visits")
+    op.drop_table("pairs")
     op.drop_table("objections")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS ranking_events_append_only ON ranking_events")

@@ -1,0 +1,151 @@
+"""Pairing (互帮): when a ranking is published, each 后进 unit is paired with a 示范 unit
+for the next cycle, and the pair records its exchange visits.
+
+The suggestion takes the 示范 units of the same ranking (the same township) in rank
+order, round robin; where the ranking has none, the 示范 units of the same county in
+that cycle. The observing unit may change the partner. Either unit's secretary
+(or staff, for townships) and the observing unit's staff record visits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+
+from ledger.core.actors import Actor
+from ledger.core.db import dialect_insert
+from ledger.core.errors import NotFound, PermissionDenied, ValidationError
+from ledger.core.models import Pair, PairVisit, Ranking, RankingRow, Unit, UnitClass
+from ledger.core.uow import UnitOfWork
+from ledger.results.workflow import STAFF
+
+MAX_TEXT = 2000
+
+
+def suggest(uow: UnitOfWork, ranking: Ranking, actor: Actor) -> int:
+    """Pair each 后进 unit of a just-published ranking (the caller commits); returns how many
+    pairs were made. Pairs made before for the same cycle are kept."""
+    rows = uow.session.execute(select(RankingRow.unit_id, RankingRow.klass, RankingRow.rank)
+                               .where(RankingRow.ranking_id == ranking.id,
+                                      RankingRow.klass.is_not(None))
+                               .order_by(RankingRow.rank)).all()
+    lagging = [u for u, k, _ in rows if k == "lagging"]
+    partners = [u for u, k, _ in rows if k == "demonstration"]
+    if lagging and not partners:
+        unit = uow.session.get(Unit, ranking.observing_unit_id)
+        partners = list(uow.session.scalars(
+            select(UnitClass.unit_id).join(Unit, Unit.id == UnitClass.unit_id)
+            .where(UnitClass.cycle_id == ranking.cycle_id, UnitClass.klass == "demonstration",
+                   Unit.county_id == unit.county_id,
+                   Unit.id.not_in(lagging)).order_by(Unit.code)))
+    if not lagging or not partners:
+        return 0
+    now = uow.now()
+    values = [{"cycle_id": ranking.cycle_id, "lagging_unit_id": u,
+               "partner_unit_id": partners[i % len(partners)], "created_by_id": actor.id,
+               "created_at": now} for i, u in enumerate(lagging)]
+    ins = dialect_insert(uow.session, Pair.__table__).values(values)
+    return uow.session.execute(ins.on_conflict_do_nothing(
+        index_elements=["cycle_id", "lagging_unit_id"]).execution_options(
+        preserve_rowcount=True)).rowcount
+
+
+@dataclass
+class PairView:
+    pair: Pair
+    lagging: Unit
+    partner: Unit
+    visits: list[PairVisit]
+    #: whether the actor may record visits / change the partner
+    may_record: bool
+    may_change: bool
+
+
+def _get(uow: UnitOfWork, pair_id: object, actor: Actor) -> tuple[Pair, Unit, Unit]:
+    pair = uow.session.get(Pair, int(pair_id)) if str(pair_id).isdigit() else None
+    if pair is None:
+        raise NotFound("no such pair")
+    lagging = uow.session.get(Unit, pair.lagging_unit_id)
+    partner = uow.session.get(Unit, pair.partner_unit_id)
+    if not (actor.sees(lagging) or actor.sees(partner)):
+        raise NotFound("no such pair")
+    return pair, lagging, partner
+
+
+def _is_member(actor: Actor, *units: Unit) -> bool:
+    return any(actor.unit_id == u.id for u in units)
+
+
+def _is_observer(actor: Actor, lagging: Unit) -> bool:
+    return actor.role in STAFF and actor.unit_id == lagging.parent_id
+
+
+def view(uow: UnitOfWork, pair_id: object, actor: Actor) -> PairView:
+    pair, lagging, partner = _get(uow, pair_id, actor)
+    visits = uow.session.scalars(select(PairVisit).where(PairVisit.pair_id == pair.id)
+                                 .order_by(PairVisit.day, PairVisit.id)).all()
+    return PairView(pair, lagging, partner, list(visits),
+                    _is_member(actor, lagging, partner) or _is_observer(actor, lagging),
+                    _is_observer(actor, lagging))
+
+
+def pairs_of(session, unit_id: int) -> list[Pair]:
+    """The pairs a unit belongs to, newest cycle first (for its home page)."""
+    return list(session.scalars(select(Pair).where(or_(
+        Pair.lagging_unit_id == unit_id, Pair.partner_unit_id == unit_id))
+        .order_by(Pair.cycle_id.desc(), Pair.id)))
+
+
+def pair_for(session, cycle_id: int, unit_id: int) -> Pair | None:
+    return session.scalar(select(Pair).where(Pair.cycle_id == cycle_id, or_(
+        Pair.lagging_unit_id == unit_id, Pair.partner_unit_id == unit_id)).limit(1))
+
+
+def change_partner(uow: UnitOfWork, pair_id: object, actor: Actor, *,
+                   partner_unit_id: object) -> None:
+    """The observing unit gives the 后进 unit another partner (a unit of the same level
+    in its county, not the unit itself)."""
+    pair, lagging, _ = _get(uow, pair_id, actor)
+    if not _is_observer(actor, lagging):
+        raise PermissionDenied("only the observing unit changes a pair", event="pair")
+    partner = uow.session.get(Unit, int(partner_unit_id)) \
+        if str(partner_unit_id).isdigit() else None
+    if (partner is None or partner.id == lagging.id or partner.level != lagging.level
+            or partner.county_id != lagging.county_id or not partner.active):
+        raise ValidationError("the partner is another unit of the same level in the county",
+                              fields={"partner_unit_id": "not a partner"})
+    pair.partner_unit_id = partner.id
+    uow.commit()
+
+
+def record_visit(uow: UnitOfWork, pair_id: object, actor: Actor, *, day: object, who: str,
+                 learned: str) -> int:
+    """An exchange visit: the day (not in the future), who went, what was learned."""
+    fields = {}
+    try:
+        when = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
+    except ValueError:
+        when = None
+        fields["day"] = "invalid date"
+    who, learned = (who or "").strip(), (learned or "").strip()
+    if not who:
+        fields["who"] = "required"
+    if not learned:
+        fields["learned"] = "required"
+    if len(who) > 200 or len(learned) > MAX_TEXT:
+        fields["learned" if len(learned) > MAX_TEXT else "who"] = "too long"
+    if when is not None and when > uow.today():
+        fields["day"] = "in the future"
+    if fields:
+        raise ValidationError("check the visit", fields=fields)
+    pair, lagging, partner = _get(uow, pair_id, actor)
+    if not (_is_member(actor, lagging, partner) or _is_observer(actor, lagging)):
+        raise PermissionDenied("only the pair and its observing unit record visits",
+                               event="visit")
+    visit = PairVisit(pair_id=pair.id, day=when, who=who, learned=learned,
+                      created_by_id=actor.id, created_at=uow.now())
+    uow.session.add(visit)
+    uow.commit()
+    return visit.id
