@@ -64,7 +64,9 @@ def classes_for(scores: Sequence[float], rule: ClassRule) -> list[str]:
 
 
 def _number(data: Mapping, key: str, default: float) -> float:
-    raw = data.get(key, default)
+    raw = data.get(key)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raw = default
     try:
         value = float(raw)
     except (TypeError, ValueError):
@@ -104,6 +106,8 @@ def save_rule(uow, actor, kind: str, data: Mapping) -> ClassRule:
     """Store the admin's class rule for a cycle kind (validated first)."""
     if actor.role != Role.ADMIN.value:
         raise PermissionDenied("only an admin changes the class rule", event="settings")
+    if kind not in {k.value for k in CycleKind}:
+        raise ValidationError("unknown cycle kind", fields={"kind": "unknown"})
     rule = parse_rule(data)
     now = uow.now()
     ins = dialect_insert(uow.session, AppSetting.__table__).values(
@@ -112,3 +116,33 @@ def save_rule(uow, actor, kind: str, data: Mapping) -> ClassRule:
         index_elements=["key"], set_={"value": ins.excluded.value, "updated_at": now}))
     uow.commit()
     return rule
+
+
+#: the app_settings key of k: a unit 后进 this many cycles in a row is flagged (软弱涣散)
+WEAK_KEY = "weak_after_cycles"
+DEFAULT_WEAK_AFTER = 2
+
+
+def weak_after(session) -> int:
+    stored = session.scalar(select(AppSetting.value).where(AppSetting.key == WEAK_KEY))
+    return int(stored) if isinstance(stored, int) and stored >= 1 else DEFAULT_WEAK_AFTER
+
+
+def save_weak_after(uow, actor, value: object) -> int:
+    """Store k (1–12): after k 后进 cycles in a row a unit is flagged for review."""
+    if actor.role != Role.ADMIN.value:
+        raise PermissionDenied("only an admin changes the rule", event="settings")
+    try:
+        k = int(str(value).strip())
+    except ValueError:
+        raise ValidationError("enter a whole number", fields={"weak_after": "not a number"}) \
+            from None
+    if not 1 <= k <= 12:
+        raise ValidationError("between 1 and 12 cycles", fields={"weak_after": "out of range"})
+    now = uow.now()
+    ins = dialect_insert(uow.session, AppSetting.__table__).values(
+        key=WEAK_KEY, value=k, updated_at=now)
+    uow.session.execute(ins.on_conflict_do_update(
+        index_elements=["key"], set_={"value": ins.excluded.value, "updated_at": now}))
+    uow.commit()
+    return k

@@ -120,3 +120,28 @@ def test_the_next_observation_shows_last_times_published_class(signed_in, sanhu,
         obs_svc.start(uow, nxt, town)
     html = signed_in("town_T11").get(f"/observations/{nxt}").get_data(as_text=True)
     assert 'id="previous-class">中间<' in html
+
+
+def test_the_admin_sets_the_class_rule_and_bad_rules_are_refused(signed_in, sanhu):
+    admin = signed_in("admin")
+    token = csrf_token(admin, "/results/settings")
+    over = admin.post("/results/settings", data={"csrf_token": token, "kind": "village_quarterly",
+                                                  "mode": "quota", "top": "80", "bottom": "30"})
+    assert over.status_code == 400 and "100%" in over.get_data(as_text=True)
+    disorder = admin.post("/results/settings", data={
+        "csrf_token": token, "kind": "village_quarterly", "mode": "threshold",
+        "demonstration_min": "60", "lagging_below": "80"})
+    assert disorder.status_code == 400
+    assert admin.post("/results/settings", data={
+        "csrf_token": token, "kind": "township_half_yearly", "mode": "quota", "top": "30",
+        "bottom": "15"}).status_code == 302
+    assert admin.post("/results/settings", data={"csrf_token": token,
+                                                  "weak_after": "0"}).status_code == 400
+    assert admin.post("/results/settings", data={"csrf_token": token,
+                                                  "weak_after": "3"}).status_code == 302
+    from ledger.results import classes
+
+    with sanhu.uow() as uow:
+        assert classes.load_rule(uow.session, "township_half_yearly").top == 30
+        assert classes.weak_after(uow.session) == 3
+    assert signed_in("city").get("/results/settings").status_code == 403

@@ -26,6 +26,7 @@ NAV = (
     ("observations.liaisons", _l("Liaisons"), {Role.COUNTY_STAFF.value}),
     ("admin.index", _l("Administration"), {Role.ADMIN.value}),
     ("observations.settings", _l("Observation settings"), {Role.ADMIN.value}),
+    ("results.settings", _l("Result settings"), {Role.ADMIN.value}),
 )
 
 

@@ -64,6 +64,12 @@ REASONS = {
         _l("Too many objections from here; please try again later."),
     "only the observing unit answers objections": _l("Only the observing unit answers."),
     "write the answer": _l("Write the answer."),
+    "the 示范 and 后进 quotas add up to more than 100%":
+        _l("The 示范 and 后进 quotas add up to more than 100%."),
+    "the 示范 threshold must lie above the 后进 one":
+        _l("The 示范 threshold must lie above the 后进 one."),
+    "between 1 and 12 cycles": _l("Enter between 1 and 12 cycles."),
+    "enter a whole number": _l("Enter a whole number."),
     "only the observing unit changes a pair": _l("Only the observing unit changes a pair."),
     "only the pair and its observing unit record visits":
         _l("Only the pair and its observing unit record visits."),
@@ -289,4 +295,35 @@ def pair(pair_id: int):
         cycle = uow.session.get(Cycle, view.pair.cycle_id)
         html = render_template("results/pair.html", view=view, cycle=cycle, choices=choices,
                                message=message, typed=typed)
+    return html, status
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    """The admin's class rule per cycle kind and k of the 软弱涣散 flag."""
+    actor = current_user.actor
+    if actor.role != "admin":
+        abort(403)
+    message, status = None, 200
+    with sanhu().uow() as uow:
+        if request.method == "POST":
+            form = request.form
+            try:
+                if "weak_after" in form:
+                    classes.save_weak_after(uow, actor, form.get("weak_after"))
+                else:
+                    classes.save_rule(uow, actor, form.get("kind", ""), {
+                        k: form.get(k) for k in ("mode", "top", "bottom", "demonstration_min",
+                                                 "lagging_below")})
+            except DomainError as exc:
+                uow.rollback()
+                message, status = reason_text(exc), status_for(exc)
+            else:
+                flash(_("Saved."), "success")
+                return redirect(url_for("results.settings"))
+        rules = {kind: classes.load_rule(uow.session, kind)
+                 for kind in ("village_quarterly", "township_half_yearly")}
+        html = render_template("results/settings.html", rules=rules, message=message,
+                               weak_after=classes.weak_after(uow.session))
     return html, status
