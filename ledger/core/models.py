@@ -885,3 +885,31 @@ class PairVisit(Base):
     learned: Mapped[str] = mapped_column(Text)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WeakReview(Base):
+    """软弱涣散: the county's determination on a unit flagged after k 后进 cycles in a row,
+    and (when 认定) its 一村一策 plan, whose tasks are ledger items."""
+
+    __tablename__ = "weak_reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    #: the last cycle of the streak that flagged the unit
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    #: recognised (认定) or not_recognised (不认定)
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    decided_on: Mapped[dt.date] = mapped_column(Date)
+    plan: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("unit_id", "cycle_id"),)
+
+
+class WeakReviewItem(Base):
+    """A task of a 一村一策 plan: a ledger item (source 整顿)."""
+
+    __tablename__ = "weak_review_items"
+    review_id: Mapped[int] = mapped_column(ForeignKey("weak_reviews.id"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True, index=True)

@@ -1,6 +1,6 @@
 """Rankings (结果运用): a ranking per cycle and observing unit with its rows and
 append-only history, its 公示 objections; each unit's class per cycle; pairs (互帮)
-and their exchange visits.
+and their exchange visits; 软弱涣散 determinations and their plans' items.
 
 Revision ID: 0013
 Revises: 0012
@@ -182,6 +182,45 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pair_visits")),
     )
     op.create_index(op.f("ix_pair_visits_pair_id"), "pair_visits", ["pair_id"])
+    op.create_table(
+        "weak_reviews",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("cycle_id", sa.Integer(), nullable=False),
+        sa.Column("decision", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("decided_on", sa.Date(), nullable=False),
+        sa.Column("plan", sa.Text(), nullable=True),
+        sa.Column("decided_by_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["cycle_id"], ["cycles.id"], name=op.f("fk_weak_reviews_cycle_id_cycles")
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"], ["users.id"], name=op.f("fk_weak_reviews_decided_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["unit_id"], ["units.id"], name=op.f("fk_weak_reviews_unit_id_units")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_weak_reviews")),
+        sa.UniqueConstraint("unit_id", "cycle_id", name=op.f("uq_weak_reviews_unit_id")),
+    )
+    op.create_index(op.f("ix_weak_reviews_unit_id"), "weak_reviews", ["unit_id"])
+    op.create_table(
+        "weak_review_items",
+        sa.Column("review_id", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["items.id"], name=op.f("fk_weak_review_items_item_id_items")
+        ),
+        sa.ForeignKeyConstraint(
+            ["review_id"],
+            ["weak_reviews.id"],
+            name=op.f("fk_weak_review_items_review_id_weak_reviews"),
+        ),
+        sa.PrimaryKeyConstraint("review_id", "item_id", name=op.f("pk_weak_review_items")),
+    )
+    op.create_index(op.f("ix_weak_review_items_item_id"), "weak_review_items", ["item_id"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"""
             CREATE FUNCTION ranking_events_append_only() RETURNS trigger AS $$
@@ -202,6 +241,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("weak_review_items")
+    op.drop_table("weak_reviews")
     op.drop_table("pair_visits")
     op.drop_table("pairs")
     op.drop_table("objections")
