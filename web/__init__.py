@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     from web.observations import views as observations
     from web.results import views as results
     from web.supervision import views as supervision
+    from web.survey import views as survey
 
     sanhu = sanhu or bootstrap(settings)
     app = Flask(__name__)
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     app.register_blueprint(admin.bp)
     app.register_blueprint(supervision.bp)
     app.register_blueprint(observation_exports.bp)
+    app.register_blueprint(survey.bp)
     inbox.init_app(app)
     app.register_blueprint(inbox.bp)
     return app

@@ -11,6 +11,7 @@ from ledger.core.db import _sqlite_pragmas, normalise_url
 from ledger.core.models import Base
 from ledger.core.settings import Settings
 from ledger.instance.migrate import include_name
+from ledger.survey import models as survey_models  # noqa: F401  (its tables join Base.metadata)
 
 config = context.config
 target_metadata = Base.metadata

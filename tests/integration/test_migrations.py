@@ -5,6 +5,7 @@ from alembic.migration import MigrationContext
 
 from ledger.core.models import Base
 from ledger.instance.migrate import include_name
+from ledger.survey import models as survey_models  # noqa: F401  (its tables join Base.metadata)
 
 
 def test_migrations_and_models_agree(any_sanhu):

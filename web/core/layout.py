@@ -24,6 +24,8 @@ NAV = (
      {Role.COUNTY_STAFF.value, Role.TOWNSHIP_STAFF.value, Role.SUPERVISOR.value}),
     ("supervision.board", _l("Overdue board"), STAFF - {"township_staff"} | {"supervisor"}),
     ("observations.liaisons", _l("Liaisons"), {Role.COUNTY_STAFF.value}),
+    ("survey.index", _l("Village survey"),
+     {Role.VILLAGE_SECRETARY.value, Role.TOWNSHIP_STAFF.value, Role.COUNTY_STAFF.value}),
     ("admin.index", _l("Administration"), {Role.ADMIN.value}),
     ("observations.settings", _l("Observation settings"), {Role.ADMIN.value}),
     ("results.settings", _l("Result settings"), {Role.ADMIN.value}),
