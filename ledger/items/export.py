@@ -34,7 +34,7 @@ COLUMNS = ("序号", "问题编号", "问题来源", "观摩周期", "县/乡/�
 WIDTHS = (6, 22, 9, 20, 24, 30, 48, 40, 10, 10, 12, 14, 17, 9, 10, 22)
 
 SOURCE_NAMES = {"observation": "观摩", "inspection": "督查暗访", "patrol": "巡察",
-                "self_check": "自查", "other": "其他"}
+                "self_check": "自查", "other": "其他", "rectification": "整顿"}
 CATEGORY_NAMES = {"immediate": "立行立改", "deadline": "限期整改", "long_term": "长期坚持"}
 STATUS_NAMES = {"found": "已发现", "assigned": "已交办", "rectifying": "整改中",
                 "submitted": "整改中·待验收", "verified": "已验收", "closed": "已销号"}

@@ -53,7 +53,8 @@ from ledger.items.workflow import (
     fire,
 )
 
-SOURCES = ("observation", "inspection", "patrol", "self_check", "other")  # 观摩/督查暗访/巡察/自查
+#: 观摩 / 督查暗访 / 巡察 / 自查 / 其他 / 整顿 (a 软弱涣散 unit's 一村一策 task)
+SOURCES = ("observation", "inspection", "patrol", "self_check", "other", "rectification")
 CATEGORIES = ("immediate", "deadline", "long_term")  # 立行立改/限期整改/长期坚持
 SEVERITIES = ("minor", "normal", "serious")
 DISMISS_REASONS = ("duplicate", "not_a_problem", "other")

@@ -18,7 +18,7 @@ CATEGORY_LABELS = {"immediate": _l("Fix at once (立行立改)"),
 #: where a problem was found (问题来源)
 SOURCE_LABELS = {"observation": _l("Observation (观摩)"), "inspection": _l("Inspection (督查暗访)"),
                  "patrol": _l("Inspection tour (巡察)"), "self_check": _l("Self-check (自查)"),
-                 "other": _l("Other")}
+                 "other": _l("Other"), "rectification": _l("Rectification plan (整顿)")}
 SEVERITY_LABELS = {"minor": _l("Minor"), "normal": _l("Normal"), "serious": _l("Serious")}
 #: how a rectification was checked (验收方式)
 METHODS = {"onsite": _l("On-site check (实地查看)"), "records": _l("Records checked (查阅资料)"),

@@ -24,6 +24,8 @@ NAV = (
      {Role.COUNTY_STAFF.value, Role.TOWNSHIP_STAFF.value, Role.SUPERVISOR.value}),
     ("supervision.board", _l("Overdue board"), STAFF - {"township_staff"} | {"supervisor"}),
     ("observations.liaisons", _l("Liaisons"), {Role.COUNTY_STAFF.value}),
+    ("results.weak_units", _l("软弱涣散"),
+     {Role.COUNTY_STAFF.value, Role.CITY_STAFF.value, Role.SUPERVISOR.value}),
     ("survey.index", _l("Village survey"),
      {Role.VILLAGE_SECRETARY.value, Role.TOWNSHIP_STAFF.value, Role.COUNTY_STAFF.value}),
     ("admin.index", _l("Administration"), {Role.ADMIN.value}),

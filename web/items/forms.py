@@ -185,7 +185,8 @@ class RecordForm(FlaskForm):
                           validators=[DataRequired(REQUIRED)])
     standard_id = SelectField(_l("Standard (对应标准)"), coerce=int, validators=[Optional()])
     cycle_id = SelectField(_l("Observation cycle"), coerce=int, validators=[Optional()])
-    source = SelectField(_l("Source (问题来源)"), choices=_choices(SOURCES, SOURCE_LABELS))
+    source = SelectField(_l("Source (问题来源)"), choices=_choices(
+        [s for s in SOURCES if s != "rectification"], SOURCE_LABELS))  # 整顿: from a plan only
     severity = SelectField(_l("Severity"), choices=_choices(SEVERITIES, SEVERITY_LABELS),
                            default="normal")
     description = _text(_l("Problem (问题描述)"))

@@ -29,8 +29,8 @@ from ledger.core.errors import (
     NotFound,
     PermissionDenied,
 )
-from ledger.core.models import Cycle, RankingEvent, RankingRow, Unit, User
-from ledger.results import classes, pairing, publication, rankings
+from ledger.core.models import Cycle, Item, RankingEvent, RankingRow, Unit, User, status_of
+from ledger.results import classes, pairing, publication, rankings, weak
 from ledger.results.workflow import RULEBOOK
 from web.core.domain_text import explain, field_errors
 from web.core.errors import render_error
@@ -70,6 +70,13 @@ REASONS = {
         _l("The 示范 threshold must lie above the 后进 one."),
     "between 1 and 12 cycles": _l("Enter between 1 and 12 cycles."),
     "enter a whole number": _l("Enter a whole number."),
+    "the county records the determination": _l("The county records the determination."),
+    "check the determination": _l("Check the determination."),
+    "the unit is not flagged": _l("The unit is not flagged."),
+    "the determination has been recorded already":
+        _l("The determination has been recorded already."),
+    "only a 认定 unit has a plan": _l("Only a 认定 unit has a plan."),
+    "the unit has no responsible person": _l("The unit has no responsible person."),
     "only the observing unit changes a pair": _l("Only the observing unit changes a pair."),
     "only the pair and its observing unit record visits":
         _l("Only the pair and its observing unit record visits."),
@@ -326,4 +333,53 @@ def settings():
                  for kind in ("village_quarterly", "township_half_yearly")}
         html = render_template("results/settings.html", rules=rules, message=message,
                                weak_after=classes.weak_after(uow.session))
+    return html, status
+
+
+@bp.route("/weak", methods=["GET", "POST"])
+@login_required
+def weak_units():
+    """软弱涣散: the units flagged after k 后进 cycles in a row, the county's determination
+    and the 一村一策 plan's tasks (ledger items)."""
+    actor = current_user.actor
+    if actor.role not in ("county_staff", "city_staff", "supervisor"):
+        abort(403)
+    message, status, typed = None, 200, {}
+    with sanhu().uow() as uow:
+        if request.method == "POST":
+            form = request.form
+            typed = dict(form)
+            try:
+                if form.get("review_id"):
+                    weak.add_task(uow, form["review_id"], actor,
+                                  description=form.get("description", ""),
+                                  deadline=form.get("deadline", ""))
+                else:
+                    weak.determine(uow, form.get("unit_id"), actor,
+                                   decision=form.get("decision", ""),
+                                   reason=form.get("reason", ""),
+                                   decided_on=form.get("decided_on", ""),
+                                   plan=form.get("plan", ""))
+            except NotFound:
+                raise
+            except PermissionDenied as exc:
+                return render_error(403, reason_text(exc))
+            except DomainError as exc:
+                uow.rollback()
+                message, status = reason_text(exc), status_for(exc)
+            else:
+                flash(_("Saved."), "success")
+                return redirect(url_for("results.weak_units"))
+        flags = weak.flagged(uow.session, actor)
+        tasks = {}
+        for f in flags:
+            if f.review is not None:
+                ids = weak.tasks_of(uow.session, f.review.id)
+                tasks[f.review.id] = uow.session.execute(
+                    select(Item.id, Item.number, Item.description, Item.state, Item.submitted,
+                           Item.deadline).where(Item.id.in_(ids)).order_by(Item.id)).all()
+        html = render_template("results/weak.html", flags=flags, tasks=tasks, message=message,
+                               typed=typed, k=classes.weak_after(uow.session),
+                               today=uow.today(), may_decide=actor.role == "county_staff",
+                               status_of=status_of)
     return html, status
