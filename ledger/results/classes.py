@@ -25,6 +25,9 @@ from ledger.core.db import dialect_insert
 from ledger.core.errors import PermissionDenied, ValidationError
 from ledger.core.models import AppSetting, CycleKind, Role
 
+# k of the 软弱涣散 flag: the overdue board reads it too, so it lives there
+from ledger.supervision.board import WEAK_KEY, weak_after  # noqa: F401
+
 CLASSES = ("demonstration", "middle", "lagging")
 MODES = ("quota", "threshold")
 
@@ -116,16 +119,6 @@ def save_rule(uow, actor, kind: str, data: Mapping) -> ClassRule:
         index_elements=["key"], set_={"value": ins.excluded.value, "updated_at": now}))
     uow.commit()
     return rule
-
-
-#: the app_settings key of k: a unit 后进 this many cycles in a row is flagged (软弱涣散)
-WEAK_KEY = "weak_after_cycles"
-DEFAULT_WEAK_AFTER = 2
-
-
-def weak_after(session) -> int:
-    stored = session.scalar(select(AppSetting.value).where(AppSetting.key == WEAK_KEY))
-    return int(stored) if isinstance(stored, int) and stored >= 1 else DEFAULT_WEAK_AFTER
 
 
 def save_weak_after(uow, actor, value: object) -> int:

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 
-from sqlalchemy import exists, false, func, or_, select
+from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ledger.core.actors import Actor
@@ -32,7 +32,9 @@ from ledger.core.models import (
     SupervisionRecord,
     SupervisionRecordItem,
     Unit,
+    UnitClass,
     User,
+    WeakReview,
     status_of,
 )
 from ledger.items.queries import COUNT_CAP, ItemFilter, Page, page_rows, scoped_items
@@ -67,8 +69,12 @@ def ladder(session: Session) -> Ladder:
 
 
 def suggestions(workdays: int | None, rejections: int, repeat: bool, marks: dict | None,
-                thresholds: Ladder) -> list[str]:
-    """The rungs an item is due for and has not reached yet (above the highest done)."""
+                thresholds: Ladder, lagging: bool = False) -> list[str]:
+    """The rungs an item is due for and has not reached yet (above the highest done).
+
+    ``lagging``: the item's unit was 后进 in its last k published cycles in a row
+    (SPEC §6: flagged for 软弱涣散 review and 挂牌督办), which suggests listing.
+    """
     w = workdays or 0
     marks = marks or {}
     due = {
@@ -76,7 +82,7 @@ def suggestions(workdays: int | None, rejections: int, repeat: bool, marks: dict
         "notice": w >= thresholds.notice_workdays or rejections >= thresholds.notice_rejections,
         "interview": w >= thresholds.interview_workdays or repeat,
         "listing": w >= thresholds.listing_workdays
-        or (repeat and rejections >= thresholds.listing_rejections),
+        or (repeat and rejections >= thresholds.listing_rejections) or lagging,
     }
     done = {"urge": bool(marks.get("urged")), "notice": bool(marks.get("notices")),
             "interview": bool(marks.get("interviews")), "listing": bool(marks.get("listed"))}
@@ -95,6 +101,34 @@ def repeat_clause(item=Item):
                earlier.cycle_id != item.cycle_id, other_cycle.kind == this_cycle.kind,
                other_cycle.period < this_cycle.period,
                or_(earlier.resolution.is_(None), earlier.resolution != "dismissed")))
+
+
+#: the app setting of k (set on the result settings page; ``ledger.results.classes``)
+WEAK_KEY = "weak_after_cycles"
+
+
+def weak_after(session: Session) -> int:
+    stored = session.scalar(select(AppSetting.value).where(AppSetting.key == WEAK_KEY))
+    return int(stored) if isinstance(stored, int) and stored >= 1 else 2
+
+
+def lagging_clause(k: int, item=Item):
+    """True when the item's unit was 后进 in each of its k most recent published cycles."""
+    uc, c = aliased(UnitClass), aliased(Cycle)
+    kth = (select(c.period).join(uc, uc.cycle_id == c.id).where(uc.unit_id == item.unit_id)
+           .order_by(c.period.desc()).limit(1).offset(k - 1).correlate(item)
+           .scalar_subquery())
+    uc2, c2 = aliased(UnitClass), aliased(Cycle)
+    other = exists(select(uc2.unit_id).join(c2, c2.id == uc2.cycle_id).where(
+        uc2.unit_id == item.unit_id, c2.period >= kth, uc2.klass != "lagging")
+        .correlate(item))
+    return and_(kth.is_not(None), ~other)
+
+
+def recognised_clause(item=Item):
+    """True when the county recognised the item's unit as 软弱涣散 (认定)."""
+    return exists(select(WeakReview.id).where(WeakReview.unit_id == item.unit_id,
+                                              WeakReview.decision == "recognised"))
 
 
 def listed_clause(item=Item):
@@ -124,6 +158,7 @@ class BoardPage(Page):
 def board(session: Session, actor: Actor, today: dt.date, *, unit_id: int | None = None,
           min_days: int | None = None, min_workdays: int | None = None,
           min_rejections: int | None = None, repeat_only: bool = False,
+          lagging_only: bool = False,
           listed_only: bool = False, sort: str = "days_overdue", page: int = 1,
           per_page: int = 50, warning_days: int = 3,
           thresholds: Ladder | None = None) -> BoardPage:
@@ -153,6 +188,8 @@ def board(session: Session, actor: Actor, today: dt.date, *, unit_id: int | None
         base = base.where(Item.rejection_count >= min_rejections)
     if repeat_only:
         base = base.where(repeat_clause())
+    if lagging_only:
+        base = base.where(lagging_clause(weak_after(session)))
     if listed_only:
         base = base.where(listed_clause())
     order = {
@@ -177,15 +214,20 @@ def _enrich(session: Session, rows: list[dict], thresholds: Ladder) -> None:
         return
     ids = [r["id"] for r in rows]
     repeats = set(session.scalars(select(Item.id).where(Item.id.in_(ids), repeat_clause())))
+    lagging = set(session.scalars(select(Item.id).where(
+        Item.id.in_(ids), lagging_clause(weak_after(session)))))
+    weak = set(session.scalars(select(Item.id).where(Item.id.in_(ids), recognised_clause())))
     unit_ids = {r[c] for r in rows for c in ("county_id", "township_id", "village_id") if r[c]}
     names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).all())
     for r in rows:
         r["repeat"] = r["id"] in repeats
+        r["lagging"] = r["id"] in lagging
+        r["weak"] = r["id"] in weak
         r["marks"] = r.pop("supervision") or {}
         r["unit_path"] = [names[u] for u in (r["county_id"], r["township_id"], r["village_id"])
                           if u in names]
         r["suggestions"] = suggestions(r["workdays_overdue"], r["rejection_count"],
-                                       r["repeat"], r["marks"], thresholds)
+                                       r["repeat"], r["marks"], thresholds, r["lagging"])
 
 
 # --- reading records and notices -------------------------------------------------------

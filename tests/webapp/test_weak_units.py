@@ -3,13 +3,17 @@ records 认定 with a plan whose tasks are ledger items (source 整顿); refusal
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+import time_machine
 from observation_helpers import observation_of, start_and_fill
 from sqlalchemy import select
 from web_fixtures import csrf_token
 
 from ledger.core.actors import Actor
 from ledger.core.models import Item, Observation, Role, Unit, WeakReview
+from ledger.items import services as items_svc
 from ledger.observations import services as obs_svc
 from ledger.org.directory import add_user
 from ledger.results import rankings
@@ -90,3 +94,25 @@ def test_a_village_lagging_twice_is_flagged_and_the_county_determines_with_a_pla
         "csrf_token": csrf_token(other, "/results/weak"), "unit_id": v112,
         "decision": "recognised", "reason": "x", "decided_on": "2026-11-30"}).status_code \
         == 404
+
+
+def test_the_board_suggests_listing_and_filters_the_lagging_units_items(signed_in, sanhu, world,
+                                                                        flagged):
+    """V112's findings of 2026Q3 are assigned and overdue: the board marks them, suggests
+    挂牌督办 and keeps them under the 连续后进 filter; V111's are not there."""
+    town = world["town_T11"]
+    with sanhu.uow() as uow:
+        ids = uow.session.scalars(select(Item.id).where(
+            Item.unit_id == world.units["V112"].id).order_by(Item.id).limit(2)).all()
+    for item_id in ids:
+        with sanhu.uow() as uow:
+            items_svc.assign(uow, item_id, town, responsible_user_id=world["sec_V112"].id,
+                             category="deadline", deadline="3w")
+    with sanhu.uow() as uow:
+        deadline = uow.session.get(Item, ids[0]).deadline
+    later = dt.datetime.combine(deadline + dt.timedelta(days=5), dt.time(4), tzinfo=dt.UTC)
+    sup = signed_in("sup_K1")
+    with time_machine.travel(later, tick=False):
+        html = sup.get("/board/?lagging=1").get_data(as_text=True)
+    assert html.count('class="badge text-bg-danger lagging"') == 2
+    assert 'name="lagging" value="1" checked' in html

@@ -34,7 +34,8 @@ bp = Blueprint("supervision", __name__, url_prefix="/board")
 
 PER_PAGE = 50
 REQUIRED = _l("This field is required.")
-FILTER_ARGS = ("unit", "min_days", "min_workdays", "min_rejections", "repeat", "listed", "sort")
+FILTER_ARGS = ("unit", "min_days", "min_workdays", "min_rejections", "repeat", "listed",
+               "lagging", "sort")
 
 ACTION_LABELS = {"urge": _l("Urge (催办)"), "interview": _l("Interview (约谈)"),
                  "inquiry": _l("Written inquiry (函询)"),
@@ -176,9 +177,11 @@ def read_board_args(args: Mapping[str, str], actor) -> tuple[dict, dict[str, str
            "min_workdays": _int(args.get("min_workdays")),
            "min_rejections": _int(args.get("min_rejections")),
            "repeat_only": args.get("repeat") == "1", "listed_only": args.get("listed") == "1",
+           "lagging_only": args.get("lagging") == "1",
            "sort": sort}
     kept = {"unit": unit, "min_days": flt["min_days"], "min_workdays": flt["min_workdays"],
             "min_rejections": flt["min_rejections"], "repeat": "1" if flt["repeat_only"] else None,
+            "lagging": "1" if flt["lagging_only"] else None,
             "listed": "1" if flt["listed_only"] else None,
             "sort": sort if sort != "days_overdue" else None}
     return flt, {k: str(v) for k, v in kept.items() if v}
