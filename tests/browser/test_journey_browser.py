@@ -19,11 +19,18 @@ from ledger.core.models import Item, ItemEvent, User
 
 
 def open_action(page, event: str, label: str):
-    """Expand the accordion of one event form and return the form's container."""
+    """Expand the accordion of one event form and return the form's container.
+
+    Waits until Bootstrap's collapse transition has ended (class ``show``, not
+    ``collapsing``): a form typed into and submitted mid-transition once never
+    sent its request in CI.
+    """
     box = page.locator(f"#form-{event}")
-    if not box.is_visible():
-        page.get_by_role("button", name=label, exact=True).first.click()
-        box.wait_for(state="visible")
+    header = page.locator(f"[data-bs-target='#form-{event}']")
+    if header.get_attribute("aria-expanded") != "true":
+        header.click()
+    expect(box).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
+    expect(header).to_have_attribute("aria-expanded", "true")
     return box
 
 
