@@ -53,6 +53,7 @@ from ledger.observations.planning import (
 )
 from ledger.org.directory import add_unit, hash_password
 from ledger.results import rankings
+from ledger.survey import services as survey_svc
 
 DEMO_PASSWORD = "sanhu-demo-2026"
 COUNTIES = ["东山县", "西河县"]
@@ -106,9 +107,54 @@ def load_demo(sanhu: Sanhu, seed: int = 2026) -> list[DemoLogin]:
     _play_items(sanhu, rnd, cast, findings, repeated, prev.limit)
     _plans_and_liaisons(sanhu, cast, cur)
     _publish_rankings(sanhu, cast, prev)
+    _surveys(sanhu, cast, rnd)
     with sanhu.uow() as uow:
         mark_late(uow, uow.today())  # last quarter's unfinished visits (the daily job does this)
     return logins
+
+
+def _surveys(sanhu: Sanhu, cast: Cast, rnd: random.Random) -> None:
+    """This year's 调查表 of the first township of each county: filled and submitted by the
+    secretaries; the township accepts most, returns one with a note; the rest elsewhere
+    stay unopened."""
+    for county_id in cast.county_staff:
+        first = min(v.township_id for v in cast.villages if v.county_id == county_id)
+        town = cast.township_staff[first]
+        for n, village in enumerate(v for v in cast.villages if v.township_id == first):
+            sec = cast.secretaries[village.id]
+            members = rnd.randint(25, 60)
+            values = {
+                "households": str(rnd.randint(180, 520)),
+                "population": str(rnd.randint(700, 2000)), "poor_village": "否",
+                "weak_lax": "否", "org_form": "党支部", "members_total": str(members),
+                "members_probationary": str(rnd.randint(0, 3)),
+                "members_women": str(members // 5), "members_under_35": str(members // 7),
+                "members_over_60": str(members // 3), "secretary_name": sec.username,
+                "secretary_sex": "男", "secretary_age": str(rnd.randint(35, 58)),
+                "secretary_education": "大专", "secretary_one_shoulder": "是",
+                "committee_members": [{"name": f"{village.name}支委{k}", "post": post,
+                                       "sex": "女" if k == 2 else "男", "age": "45"}
+                                      for k, post in enumerate(("书记", "组织委员",
+                                                                "宣传委员"), start=1)],
+                "first_secretary": "否", "reserve_cadres": str(rnd.randint(1, 5)),
+                "site_area": f"{rnd.randint(120, 400)}.0", "congresses": "4",
+                "committee_meetings": "12", "group_meetings": str(rnd.randint(8, 16)),
+                "party_lectures": "4", "collective_income": f"{rnd.uniform(2, 30):.1f}",
+                "filled_by": sec.username, "secretary_since": "2021-03-15",
+            }
+            with sanhu.uow() as uow:
+                values["filled_on"] = uow.today().isoformat()
+                survey = survey_svc.open_survey(uow, sec, uow.today().year)
+            if n == 5:
+                continue  # one still a draft
+            with sanhu.uow() as uow:
+                survey_svc.submit(uow, survey.id, sec, values=values)
+            with sanhu.uow() as uow:
+                if n == 4:
+                    survey_svc.return_survey(uow, survey.id, town,
+                                             note="集体经济收入请附村级财务报表数据")
+                elif n < 3:
+                    survey_svc.accept(uow, survey.id, town)
 
 
 def _publish_rankings(sanhu: Sanhu, cast: Cast, prev: Quarter) -> None:

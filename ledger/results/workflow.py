@@ -51,5 +51,6 @@ RULES_BY_EVENT = RULEBOOK.by_event
 
 
 def ranking_mermaid() -> str:
-    return RULEBOOK.mermaid(start=("compute", D), final=(X,),
-                            notes=((P, "read-only: a correction is a new version"),))
+    return RULEBOOK.mermaid(start=("compute", D), final=(P,),
+                            notes=((P, "read-only; a corrected version, once published, "
+                                       "supersedes it"),))

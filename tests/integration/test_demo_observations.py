@@ -41,6 +41,7 @@ from ledger.instance.demo import DEMO_PASSWORD, PLAN, load_demo
 from ledger.observations.cycles import period_for
 from ledger.observations.queries import highlights
 from ledger.supervision.board import repeat_clause
+from ledger.survey.models import Survey
 from web import create_app
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -345,3 +346,10 @@ def test_last_quarters_rankings_are_published_so_units_have_a_class(demo):
             Ranking.cycle_id == cycle_id)))
     assert statuses == {"published"}
     assert classes["demonstration"] >= 6 and classes["lagging"] >= 6 and classes["middle"]
+
+
+def test_the_demo_has_this_years_surveys_in_several_states(demo):
+    with demo.uow() as uow:
+        statuses = Counter(uow.session.scalars(select(Survey.status)))
+    assert statuses["accepted"] == 6 and statuses["returned"] == 2 and statuses["draft"] == 2
+    assert statuses["submitted"] == 2

@@ -87,3 +87,14 @@ def test_demo_loads_once_and_prints_a_login_for_every_role(run):
         assert role in out
     assert "sanhu-demo-2026" in out
     assert "not loaded" in run("demo", "--if-empty").output
+
+
+@pytest.mark.parametrize("flag, lines", [
+    ("--ranking", ("draft --> approved: approve", "approved --> published: publish",
+                   "approved --> draft: revise")),
+    ("--survey", ("stateDiagram-v2",)),
+])
+def test_the_ranking_and_survey_diagrams_come_from_their_rules(run, flag, lines):
+    text = run("workflow", "--mermaid", flag).output
+    for line in lines:
+        assert line in text

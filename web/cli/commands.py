@@ -99,11 +99,19 @@ def standards(as_json: bool) -> None:
 @click.option("--mermaid", is_flag=True, help="Print the state diagram as Mermaid text.")
 @click.option("--observation", is_flag=True,
               help="The observation workflow instead of the ledger's.")
-def workflow(mermaid: bool, observation: bool) -> None:
-    """Show the ledger workflow, or the observation workflow (states, events, roles)."""
+@click.option("--ranking", is_flag=True, help="The ranking's approval and publication.")
+@click.option("--survey", is_flag=True, help="The village survey (调查表).")
+def workflow(mermaid: bool, observation: bool, ranking: bool, survey: bool) -> None:
+    """Show a workflow (the ledger's unless another is named): states, events, roles."""
     if observation:
         from ledger.observations.workflow import RULES
         from ledger.observations.workflow import observation_mermaid as diagram
+    elif ranking:
+        from ledger.results.workflow import RULES
+        from ledger.results.workflow import ranking_mermaid as diagram
+    elif survey:
+        from ledger.survey.workflow import RULES
+        from ledger.survey.workflow import survey_mermaid as diagram
     else:
         from ledger.items.workflow import RULES
         from ledger.items.workflow import workflow_mermaid as diagram
