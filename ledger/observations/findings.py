@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ledger.core.actors import Actor
-from ledger.core.models import Cycle, Item, Observation, ObservationFile, Role, Standard, User
+from ledger.core.models import Cycle, Item, Observation, ObservationFile, Role, User
 from ledger.core.uow import UnitOfWork
 from ledger.items import services as items
 from ledger.observations.record import blobs_of
@@ -54,12 +54,11 @@ def record_findings(uow: UnitOfWork, obs: Observation, actor: Actor) -> list[int
     for line in failed:
         if line.standard_id in have:
             continue
-        std = uow.session.get(Standard, line.standard_id)
         result = items.record_finding(
-            uow, actor, unit_id=obs.unit_id, standard_id=std.id, observation_id=obs.id,
-            description=description_of(std.title, std.text, line.note), source="observation",
-            severity="normal" if line.result == "fail" else "minor",
-            files=blobs_of(files.get(std.id, [])))
+            uow, actor, unit_id=obs.unit_id, standard_id=line.standard_id,
+            observation_id=obs.id, description=description_of(line.title, line.text, line.note),
+            source="observation", severity="normal" if line.result == "fail" else "minor",
+            files=blobs_of(files.get(line.standard_id, [])))
         if person is not None:
             items.assign(uow, result.id, actor, responsible_user_id=person.id,
                          category="deadline", deadline=f"{cycle.finding_deadline_workdays}w")

@@ -159,9 +159,14 @@ def highlights(session: Session, *, q: str = "", theme: str = "", county: int | 
                        ObservationFile.section.in_(HIGHLIGHT_SECTIONS),
                        ObservationFile.kind == "image").order_by(ObservationFile.id)):
             photos.setdefault(oid, []).append(fid)
+        wanted = {i for o in observations.values()
+                  for i in (o.county_id, o.township_id, o.village_id) if i is not None}
+        names = dict(session.execute(select(Unit.id, Unit.name).where(
+            Unit.id.in_(wanted))).all())
         for oid in ids:
             o = observations[oid]
-            rows.append({"observation": o, "path": unit_path(session, o),
+            path = [names[i] for i in (o.county_id, o.township_id, o.village_id) if i in names]
+            rows.append({"observation": o, "path": path,
                          "period": periods.get(o.cycle_id), "theme": o.theme,
                          "highlights": texts.get(oid, {}).get("highlights", ""),
                          "experience": texts.get(oid, {}).get("experience", ""),

@@ -56,15 +56,14 @@ def flagged(session, actor: Actor) -> list[Flag]:
     streaks: dict[tuple[int, str], list] = {}
     for unit_id, kind, period, cycle_id, klass in rows:
         streaks.setdefault((unit_id, kind), []).append((period, cycle_id, klass))
-    out = []
-    for (unit_id, kind), history in streaks.items():
-        recent = history[:k]
-        if len(recent) == k and all(klass == "lagging" for _, _, klass in recent):
-            last_cycle = recent[0][1]
-            review = session.scalar(select(WeakReview).where(
-                WeakReview.unit_id == unit_id, WeakReview.cycle_id == last_cycle))
-            out.append(Flag(session.get(Unit, unit_id), kind,
-                            [p for p, _, _ in reversed(recent)], last_cycle, review))
+    hits = [(unit_id, kind, history[:k]) for (unit_id, kind), history in streaks.items()
+            if len(history) >= k and all(klass == "lagging" for _, _, klass in history[:k])]
+    ids = [unit_id for unit_id, _, _ in hits]
+    units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(ids)))}
+    reviews = {(r.unit_id, r.cycle_id): r for r in session.scalars(
+        select(WeakReview).where(WeakReview.unit_id.in_(ids)))}
+    out = [Flag(units[unit_id], kind, [p for p, _, _ in reversed(recent)], recent[0][1],
+                reviews.get((unit_id, recent[0][1]))) for unit_id, kind, recent in hits]
     return sorted(out, key=lambda f: f.unit.code)
 
 

@@ -138,7 +138,7 @@ def render(uow, actor, observation_id: int, *, errors: dict | None = None,
     obs = get_observation(uow, observation_id, actor)
     cycle = uow.session.get(Cycle, obs.cycle_id)
     view = sheet.sheet_of(uow, obs)
-    sheet.completeness(uow, obs)
+    obs.open_lines, obs.evaluations = view.open, view.score.evaluations  # for the guard
     events = allowed_events(obs, actor, uow.context())
     # submit is offered while the record is being filled, with what is missing
     if obs.status == "in_progress" and "submit" not in events and may_fill(uow, obs, actor) \

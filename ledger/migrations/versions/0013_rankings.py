@@ -10,11 +10,12 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
+from ledger.migrations import append_only
+
 revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
-MESSAGE = "ranking_events is append-only"
 
 
 def upgrade() -> None:
@@ -221,23 +222,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("review_id", "item_id", name=op.f("pk_weak_review_items")),
     )
     op.create_index(op.f("ix_weak_review_items_item_id"), "weak_review_items", ["item_id"])
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"""
-            CREATE FUNCTION ranking_events_append_only() RETURNS trigger AS $$
-            BEGIN
-                RAISE EXCEPTION '{MESSAGE}';
-            END;
-            $$ LANGUAGE plpgsql""")
-        op.execute("""
-            CREATE TRIGGER ranking_events_append_only
-            BEFORE UPDATE OR DELETE ON ranking_events
-            FOR EACH ROW EXECUTE FUNCTION ranking_events_append_only()""")
-    else:
-        for action in ("UPDATE", "DELETE"):
-            op.execute(f"""
-                CREATE TRIGGER ranking_events_no_{action.lower()}
-                BEFORE {action} ON ranking_events
-                BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END""")
+    append_only.create("ranking_events")
 
 
 def downgrade() -> None:
@@ -246,9 +231,7 @@ def downgrade() -> None:
     op.drop_table("pair_visits")
     op.drop_table("pairs")
     op.drop_table("objections")
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS ranking_events_append_only ON ranking_events")
-        op.execute("DROP FUNCTION IF EXISTS ranking_events_append_only()")
+    append_only.drop("ranking_events")
     op.drop_table("ranking_rows")
     with op.batch_alter_table("unit_classes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_unit_classes_unit_id"))

@@ -8,12 +8,13 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
+from ledger.migrations import append_only
+
 revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
 
-MESSAGE = "survey_events is append-only"
 
 
 def upgrade() -> None:
@@ -65,29 +66,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_events")),
         sa.UniqueConstraint("survey_id", "seq", name=op.f("uq_survey_events_survey_id")),
     )
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"""
-            CREATE FUNCTION survey_events_append_only() RETURNS trigger AS $$
-            BEGIN
-                RAISE EXCEPTION '{MESSAGE}';
-            END;
-            $$ LANGUAGE plpgsql""")
-        op.execute("""
-            CREATE TRIGGER survey_events_append_only
-            BEFORE UPDATE OR DELETE ON survey_events
-            FOR EACH ROW EXECUTE FUNCTION survey_events_append_only()""")
-    else:
-        for action in ("UPDATE", "DELETE"):
-            op.execute(f"""
-                CREATE TRIGGER survey_events_no_{action.lower()}
-                BEFORE {action} ON survey_events
-                BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END""")
+    append_only.create("survey_events")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS survey_events_append_only ON survey_events")
-        op.execute("DROP FUNCTION IF EXISTS survey_events_append_only()")
+    append_only.drop("survey_events")
     op.drop_table("survey_events")
     op.drop_index("ix_surveys_year_county", table_name="surveys")
     op.drop_index("ix_surveys_year_township", table_name="surveys")
