@@ -629,6 +629,9 @@ class Notification(Base):
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
     #: the unfinished observation an ``observation`` reminder is about
     observation_id: Mapped[int | None] = mapped_column(ForeignKey("observations.id"))
+    #: what else the notification is about, as ``kind:id`` (``report:12``, ``ranking:3``,
+    #: ``cycle:5:17`` for a cycle's ranking of a unit); the inbox links to it
+    subject: Mapped[str | None] = mapped_column(String(40))
     deadline: Mapped[dt.date | None] = mapped_column(Date)
     #: working days until (positive) or past (negative) the deadline
     offset_days: Mapped[int | None] = mapped_column(Integer)
@@ -913,3 +916,60 @@ class WeakReviewItem(Base):
     __tablename__ = "weak_review_items"
     review_id: Mapped[int] = mapped_column(ForeignKey("weak_reviews.id"), primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True, index=True)
+
+
+class ReportStatus(StrEnum):
+    """An upward report's life: filled as a draft, submitted (its snapshot locked),
+    then received by the level above or returned with a note and submitted again."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    RECEIVED = "received"
+
+
+class Report(Base):
+    """报送: a township's quarterly report to its county, a county's half-yearly one to
+    the city, for one period (``2026Q4``, ``2026H2``).
+
+    ``snapshot`` is what was submitted (the published ranking and the ledger
+    figures, see ``ledger.results.reports``), locked until the report is
+    returned; each submission's snapshot also stays in the history.
+    """
+
+    __tablename__ = "reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    #: the unit it goes to (the reporting unit's parent)
+    to_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    period: Mapped[str] = mapped_column(String(8))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default=ReportStatus.DRAFT.value)
+    cover_note: Mapped[str | None] = mapped_column(Text)
+    snapshot: Mapped[dict | None] = mapped_column(JSON)
+    #: how many times it was submitted
+    submissions: Mapped[int] = mapped_column(Integer, default=0)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: when the level above received it, or the note it was returned with
+    received_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    return_note: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (UniqueConstraint("unit_id", "period"),
+                      Index("ix_reports_to_unit_period", "to_unit_id", "period"))
+
+
+class ReportEvent(HistoryMixin, Base):
+    """Append-only history of a report; a submission's row keeps the snapshot it sent."""
+
+    __tablename__ = "report_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"))
+    changes: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (UniqueConstraint("report_id", "seq"),)

@@ -10,7 +10,7 @@ the new one is published.
 from __future__ import annotations
 
 from ledger.core.actors import Actor
-from ledger.core.models import Ranking, RankingStatus, Role
+from ledger.core.models import Ranking, RankingStatus, Report, ReportStatus, Role
 from ledger.core.rulebook import Rule, Rulebook
 from ledger.core.uow import Context
 
@@ -54,3 +54,33 @@ def ranking_mermaid() -> str:
     return RULEBOOK.mermaid(start=("compute", D), final=(P,),
                             notes=((P, "read-only; a corrected version, once published, "
                                        "supersedes it"),))
+
+
+# --- upward reports (报送) ------------------------------------------------------------
+
+RD, RS, RR, RC = (ReportStatus.DRAFT.value, ReportStatus.SUBMITTED.value,  # noqa: E741
+                  ReportStatus.RETURNED.value, ReportStatus.RECEIVED.value)
+REPORT_STATES = (RD, RS, RR, RC)
+ABOVE = frozenset({Role.COUNTY_STAFF.value, Role.CITY_STAFF.value})
+
+
+def is_reporter(report: Report, actor: Actor) -> bool:
+    return actor.unit_id == report.unit_id
+
+
+def is_receiver(report: Report, actor: Actor) -> bool:
+    return actor.unit_id == report.to_unit_id
+
+
+REPORT_RULES = (
+    Rule("submit", (RD, RR), RS, STAFF, "reporter", ("cover_note",), label="submit (报送)"),
+    Rule("receive", (RS,), RC, ABOVE, "receiver", label="receive (签收)"),
+    Rule("return", (RS,), RR, ABOVE, "receiver", ("note",), label="return (退回)"),
+)
+REPORT_RULEBOOK = Rulebook("report", REPORT_RULES, REPORT_STATES, state_attribute="status",
+                           unit_rules={"reporter": is_reporter, "receiver": is_receiver})
+
+
+def report_mermaid() -> str:
+    return REPORT_RULEBOOK.mermaid(start=("open", RD), final=(RC,),
+                                   notes=((RS, "the snapshot is locked"),))

@@ -383,3 +383,4 @@ def weak_units():
                                today=uow.today(), may_decide=actor.role == "county_staff",
                                status_of=status_of)
     return html, status
+from web.results import report_views  # noqa: E402, F401  (its routes join the blueprint)
