@@ -21,6 +21,7 @@ from ledger.notify import reminders
 from ledger.notify.delivery import deliver_now
 from ledger.observations import coverage
 from ledger.observations.cycles import open_cycle, period_for
+from ledger.results.reminders import results_reminders as results_reminders_service
 from schedules import runs
 
 log = logging.getLogger("sanhu.jobs")
@@ -108,6 +109,11 @@ def report_reminders(app: Sanhu | None = None, force: bool = False) -> str:
     return _daily("report_reminders", reminders.report_reminders, app, force)
 
 
+def results_reminders(app: Sanhu | None = None, force: bool = False) -> str:
+    """Daily: rankings not published, 公示 periods ending, upward reports due."""
+    return _daily("results_reminders", results_reminders_service, app, force)
+
+
 def observation_sweep(app: Sanhu | None = None, force: bool = False) -> str:
     """Daily: mark observations of ended periods late, remind the unfinished before the end."""
     app = app or current_app()
@@ -149,5 +155,6 @@ RUN_KEYS: dict[str, Callable[[dt.date], str]] = {
     "reminder_sweep": dt.date.isoformat,
     "overdue_digest": dt.date.isoformat,
     "report_reminders": dt.date.isoformat,
+    "results_reminders": dt.date.isoformat,
     "observation_sweep": dt.date.isoformat,
 }

@@ -72,6 +72,9 @@ def job_specs(settings: Settings, env: dict[str, str] | None = None) -> list[Job
                 "督查逾期日报 (overdue digest for supervisors)"),
         JobSpec("report_reminders", "schedules.jobs:report_reminders", cron(hour=9, minute=0),
                 "季度/半年报告提醒 (report reminders at quarter and half-year end)"),
+        JobSpec("results_reminders", "schedules.jobs:results_reminders",
+                cron(hour=9, minute=5),
+                "排名公示与报送提醒 (ranking, 公示 and report reminders)"),
         JobSpec("observation_sweep", "schedules.jobs:observation_sweep", cron(hour=7, minute=45),
                 "观摩进度提醒与逾期标记 (observation reminders and late marking)"),
         JobSpec("deliver", "schedules.jobs:deliver",
@@ -208,6 +211,7 @@ RUNNABLE = {
     "reminder_sweep": jobs.reminder_sweep,
     "overdue_digest": jobs.overdue_digest,
     "report_reminders": jobs.report_reminders,
+    "results_reminders": jobs.results_reminders,
     "observation_sweep": jobs.observation_sweep,
     "deliver": jobs.deliver,
 }

@@ -45,6 +45,7 @@ from ledger.core.models import (
     Delivery,
     Item,
     Notification,
+    Report,
     Role,
     Unit,
     User,
@@ -54,6 +55,8 @@ from ledger.items.queries import open_predicate
 
 #: reminder report windows: the last this many working days of a quarter / half-year
 REPORT_LEAD_WORKDAYS = 3
+#: an upward report is due this many working days after its period's last day
+REPORT_DUE_WORKDAYS = 10
 CHANNELS = ("inbox", "email", "webhook")
 SMTP_TLS = ("none", "starttls", "ssl")
 WEBHOOK_KINDS = ("wecom", "dingtalk")
@@ -439,7 +442,8 @@ def report_reminders(uow: UnitOfWork, today: dt.date | None = None) -> SweepResu
 
     Due in the last ``REPORT_LEAD_WORKDAYS`` working days of the period and up to
     its last day, once per period and person, so a day the scheduler was down
-    is caught up the next day.
+    is caught up the next day. Each reminder links to the unit's report of the
+    period (``subject``); units whose report is already submitted are skipped.
     """
     today = today or uow.today()
     now = uow.now()
@@ -454,19 +458,37 @@ def report_reminders(uow: UnitOfWork, today: dt.date | None = None) -> SweepResu
         if not report_window(uow, end) <= today <= end:
             result.notifications[name] = 0
             continue
-        users = uow.session.scalars(select(User.id).where(User.role == role.value,
-                                                          User.active == true()))
+        due = uow.calendar.add_workdays(end, REPORT_DUE_WORKDAYS).date
+        sent = select(Report.unit_id).where(Report.period == period,
+                                            Report.status.in_(("submitted", "received")))
+        users = uow.session.execute(select(User.id, User.unit_id).where(
+            User.role == role.value, User.active == true(), User.unit_id.not_in(sent)))
         rows = [{
             "user_id": user_id, "kind": "report", "audience": "report",
-            "title": f"{word}报告提醒:请于 {end.isoformat()} 前向{to}报送 {period} 情况",
+            "title": f"{word}报告提醒:请于 {due.isoformat()} 前向{to}报送 {period} 情况",
             "body": (f"{period} 即将结束。请将本{word}观摩评议排名及问题整改台账情况"
                      f"(发现、销号、整改率、逾期)报送{to}。"),
+            "subject": f"report:{unit_id}:{period}",
             "dedupe_key": f"p:{period}:{user_id}",
-        } for user_id in users]
+        } for user_id, unit_id in users]
         result.notifications[name] = _insert_rows(uow, rows, now)
     result.deliveries = queue_deliveries(uow, notify_settings(uow), now)
     uow.commit()
     return result
+
+
+def notify_rows(uow: UnitOfWork, rows: list[dict]) -> int:
+    """Insert notifications (each once by its ``dedupe_key``) and queue their deliveries,
+    without committing; returns how many were new."""
+    now = uow.now()
+    for row in rows:
+        row.setdefault("audience", row["kind"])
+        row.setdefault("subject", None)
+        row.setdefault("observation_id", None)
+    count = _insert_rows(uow, rows, now)
+    if count:
+        queue_deliveries(uow, notify_settings(uow), now)
+    return count
 
 
 # --- the inbox -----------------------------------------------------------------
@@ -558,8 +580,8 @@ class InboxPage:
 def _inbox_columns():
     return (Notification.id, Notification.kind, Notification.audience, Notification.title,
             Notification.body, Notification.item_id, Notification.observation_id,
-            Notification.deadline, Notification.offset_days, Notification.created_at,
-            Notification.read_at, Item.number.label("item_number"),
+            Notification.subject, Notification.deadline, Notification.offset_days,
+            Notification.created_at, Notification.read_at, Item.number.label("item_number"),
             Item.description.label("item_description"))
 
 

@@ -37,8 +37,10 @@ from ledger.core.models import (
     ReportStatus,
     Role,
     Unit,
+    User,
 )
 from ledger.core.uow import UnitOfWork
+from ledger.notify.reminders import REPORT_DUE_WORKDAYS, notify_rows
 from ledger.observations.cycles import kind_of_period, period_bounds
 from ledger.results.figures import figures_of
 from ledger.results.workflow import REPORT_RULEBOOK, STAFF
@@ -46,7 +48,7 @@ from ledger.results.workflow import REPORT_RULEBOOK, STAFF
 DRAFT, SUBMITTED = ReportStatus.DRAFT.value, ReportStatus.SUBMITTED.value
 RETURNED, RECEIVED = ReportStatus.RETURNED.value, ReportStatus.RECEIVED.value
 #: a report is due this many working days after its period's last day
-DUE_WORKDAYS = 10
+DUE_WORKDAYS = REPORT_DUE_WORKDAYS
 #: which unit reports in which kind of period, and the cycle whose ranking it carries
 REPORTING_LEVEL = {"township": "village_quarterly", "county": "township_half_yearly"}
 MAX_NOTE = 20000
@@ -290,8 +292,34 @@ def _transition(uow: UnitOfWork, report_id: object, actor: Actor, event: str, *,
     _bump(uow, report, before_version, status=after, **values)
     _history(uow, report, before_version + 1, event, before, after, actor, note=note,
              changes=changes)
+    _tell(uow, report, event, note)
     uow.commit()
     return ReportResult(report.id, after, before_version + 1)
+
+
+#: who hears of an event: the receiving unit's staff of a submission, the reporting
+#: unit's staff of a receipt or return
+TELL = {"submit": ("to_unit_id", "{unit} 已报送 {period} 情况,请签收",
+                   "{unit} 报送了 {period} 观摩评议排名及整改情况。"),
+        "receive": ("unit_id", "{period} 报送已被{to}签收", "{to} 已签收 {period} 报送。"),
+        "return": ("unit_id", "{period} 报送被{to}退回,请修改后重新报送",
+                   "退回意见:{note}")}
+
+
+def _tell(uow: UnitOfWork, report: Report, event: str, note: str | None) -> None:
+    column, title, body = TELL[event]
+    unit, to = uow.session.get(Unit, report.unit_id), uow.session.get(Unit, report.to_unit_id)
+    roles = {"township": STAFF, "county": STAFF, "city": {Role.CITY_STAFF.value}}
+    target = getattr(report, column)
+    level = to.level if column == "to_unit_id" else unit.level
+    users = uow.session.scalars(select(User.id).where(
+        User.unit_id == target, User.active.is_(True), User.role.in_(roles[level])))
+    words = {"unit": unit.name, "to": to.name, "period": report.period, "note": note or ""}
+    notify_rows(uow, [{
+        "user_id": user_id, "kind": "report", "title": title.format(**words)[:200],
+        "body": body.format(**words), "subject": f"report:{unit.id}:{report.period}",
+        "dedupe_key": f"r:{report.id}:{report.version}:{event}:{user_id}"}
+        for user_id in users])
 
 
 def submit(uow: UnitOfWork, report_id: object, actor: Actor, *, cover_note: object = None,

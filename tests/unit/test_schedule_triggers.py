@@ -58,6 +58,7 @@ def test_fire_times_are_shanghai_wall_clock_whatever_the_callers_zone():
     ("reminder_sweep", "2026-11-28 07:31", "2026-11-29 07:30"),
     ("overdue_digest", "2026-12-31 23:00", "2027-01-01 08:00"),
     ("report_reminders", "2026-06-30 08:59", "2026-06-30 09:00"),
+    ("results_reminders", "2026-06-30 09:01", "2026-06-30 09:05"),
     ("deliver", "2026-11-28 10:00:30", "2026-11-28 10:01"),
 ])
 def test_daily_and_minute_jobs(job, clock, expected):

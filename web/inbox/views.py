@@ -134,7 +134,22 @@ def open_item(notification_id: int):
         return redirect(url_for("items.view", item_id=note["item_id"]))
     if note["observation_id"] is not None:
         return redirect(url_for("observations.view", observation_id=note["observation_id"]))
-    return redirect(url_for("inbox.index"))
+    target = subject_url(note.get("subject"))
+    return redirect(target or url_for("inbox.index"))
+
+
+def subject_url(subject: str | None) -> str | None:
+    """Where a notification's ``subject`` (``report:<unit>:<period>``, ``ranking:<cycle>``,
+    ``publication:<ranking>``) leads; the page itself checks the reader's scope."""
+    kind, _, rest = (subject or "").partition(":")
+    parts = rest.split(":")
+    if kind == "report" and len(parts) == 2 and parts[0].isdigit():
+        return url_for("results.report", unit_id=int(parts[0]), period=parts[1])
+    if kind == "ranking" and parts[0].isdigit():
+        return url_for("results.ranking", cycle_id=int(parts[0]))
+    if kind == "publication" and parts[0].isdigit():
+        return url_for("results.ranking_by_id", ranking_id=int(parts[0]))
+    return None
 
 
 def unread_badge() -> dict:

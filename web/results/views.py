@@ -151,6 +151,17 @@ def ranking(cycle_id: int):
         return _page(uow, cycle_id, request.args.get("unit", type=int))
 
 
+@bp.route("/rankings/<int:ranking_id>")
+@login_required
+def ranking_by_id(ranking_id: int):
+    """A ranking by its id (links from notifications): its cycle's ranking page."""
+    with sanhu().uow() as uow:
+        found = rankings.get_ranking(uow, ranking_id, current_user.actor)
+        cycle_id, unit_id = found.cycle_id, found.observing_unit_id
+    unit = None if unit_id == current_user.actor.unit_id else unit_id
+    return redirect(url_for("results.ranking", cycle_id=cycle_id, unit=unit))
+
+
 def _act(cycle_id: int, call, typed: dict | None = None):
     with sanhu().uow() as uow:
         try:

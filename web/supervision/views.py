@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ledger.core.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from ledger.core.models import Item, Unit
 from ledger.items.queries import unit_children, unit_path
+from ledger.results import reports
 from ledger.supervision import acts as sup
 from ledger.supervision import board as sup_board
 from web.core.domain_text import apply_field_errors, explain
@@ -228,8 +229,10 @@ def board():
         children = unit_children(s, actor, chosen)
         page = sup_board.board(s, actor, uow.today(), page=page_no, per_page=PER_PAGE,
                          warning_days=app.settings.warning_days, **flt)
+        late_reports = reports.overdue_for(uow, actor)
     return render_template(
         "supervision/board.html", page=page, flt=flt, kept=kept, path=path, children=children,
+        late_reports=late_reports,
         chosen=chosen, board_url=board_url, sorts=SORT_LABELS, rung_labels=RUNG_LABELS,
         actions=sup.board_actions(actor), action_labels=ACTION_LABELS)
 
