@@ -142,8 +142,9 @@ def objections_of(session, ranking_id: int) -> list[Objection]:
         Objection.ranking_id == ranking_id).order_by(Objection.id)))
 
 
-def answer(uow: UnitOfWork, objection_id: object, actor: Actor, *, text: str) -> None:
-    """The observing unit answers an objection, once, on record (shown on the 公示 page)."""
+def answer(uow: UnitOfWork, objection_id: object, actor: Actor, *, text: str) -> int:
+    """The observing unit answers an objection, once, on record (shown on the 公示 page);
+    returns the ranking's id."""
     row = uow.session.get(Objection, int(objection_id)) if str(objection_id).isdigit() else None
     ranking = uow.session.get(Ranking, row.ranking_id) if row else None
     unit = uow.session.get(Unit, ranking.observing_unit_id) if ranking else None
@@ -164,3 +165,4 @@ def answer(uow: UnitOfWork, objection_id: object, actor: Actor, *, text: str) ->
         raise InvalidTransition("the objection has been answered already", event="answer",
                                 status="answered")
     uow.commit()
+    return ranking.id

@@ -34,6 +34,7 @@ SCORES = {"东村": 96, "西村": 92, "南村": 90, "前进村": 88, "新华社�
 OBJECTION = "<script>alert('异议')</script>北村的得分偏低，请复核评分依据。"
 TASK = "规范三会一课记录，每月报送乡镇党委"
 ANSWER = "经复核，北村三会一课记录不全属实，排名无误。"
+COVER = "本季度六个村全部完成观摩，北村后进，已安排结对帮扶。"
 
 
 def next_period(period: str) -> str:
@@ -94,11 +95,26 @@ def phone_context(browser):
     return context, page, errors
 
 
-def quarterly_report_step(base: str, town, county) -> None:
-    """PLACEHOLDER — the quarterly report (issue "Results", point 11, between the answer and
-    the 软弱涣散 review): ``town11`` submits the quarter's report and ``county1`` receives
-    it. Reports are being built on another branch; when they land, drive them here with
-    the two signed-in pages (``town``, ``county``) on ``base``."""
+def quarterly_report_step(town, county, township: str) -> None:
+    """``town11`` opens the period's report from its published ranking, writes the cover
+    note and submits it; ``county1`` follows the message it gets and receives it."""
+    submit(town, town.locator("#report-link"))
+    expect(town.locator("#report-status")).to_have_text("未开始")  # nobody opened it yet
+    expect(town.locator("#report-ranking .report-ranking-row")).to_have_count(6)
+    expect(town.locator("#report-ranking .report-ranking-row").last).to_contain_text(LAGGING)
+    town.get_by_label("报送说明").fill(COVER)
+    submit(town, town.get_by_role("button", name="报送", exact=True))
+    expect(town.locator(".flash")).to_contain_text("已报送")
+    expect(town.locator("#report-status")).to_have_text("已报送，待签收")
+    expect(town.locator("#report-locked")).to_be_visible()
+    expect(town.locator("#cover-text")).to_have_text(COVER)
+    submit(county, county.locator("a.inbox-link"))
+    submit(county, county.get_by_role("link", name=f"{township} 已报送"))
+    expect(county.locator("#report-title")).to_contain_text(township)
+    expect(county.locator("#cover-text")).to_have_text(COVER)
+    submit(county, county.get_by_role("button", name="签收"))
+    expect(county.locator("#report-status")).to_have_text("已签收")
+    expect(county.locator("#report-history")).to_contain_text("签收")
 
 
 def test_results_from_ranking_to_publication_objection_and_weak_unit(
@@ -197,9 +213,11 @@ def test_results_from_ranking_to_publication_objection_and_weak_unit(
     expect(objection).not_to_contain_text("尚未答复。")
     screenshot(phone, "results-public-answered-phone")
 
-    # 6. the quarterly report: see quarterly_report_step (built on another branch)
+    # 6. the quarterly report: town11 submits it, county1 receives it
     county_ctx, county, county_errors = demo_session(browser, demo_server, "county1", DESKTOP)
-    quarterly_report_step(demo_server, town, county)
+    with demo_sanhu.uow() as uow:
+        township = uow.session.get(Unit, demo_user_actor(demo_sanhu, "town11").unit_id).name
+    quarterly_report_step(town, county, township)
 
     # 7. county1 finds the village flagged after two 后进 cycles and decides 认定 with a plan
     submit(county, county.get_by_role("link", name="软弱涣散"))

@@ -26,6 +26,7 @@ NAV = (
     ("observations.liaisons", _l("Liaisons"), {Role.COUNTY_STAFF.value}),
     ("results.weak_units", _l("软弱涣散"),
      {Role.COUNTY_STAFF.value, Role.CITY_STAFF.value, Role.SUPERVISOR.value}),
+    ("results.reports_index", _l("Reports (报送)"), STAFF | {Role.SUPERVISOR.value}),
     ("survey.index", _l("Village survey"),
      {Role.VILLAGE_SECRETARY.value, Role.TOWNSHIP_STAFF.value, Role.COUNTY_STAFF.value}),
     ("admin.index", _l("Administration"), {Role.ADMIN.value}),

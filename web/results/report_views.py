@@ -151,6 +151,9 @@ def report_action(unit_id: int, period: str, action: str):
         try:
             report = reports.find(uow.session, unit.id, period)
             if report is None and action in ("save", "submit"):
+                if actor.unit_id != unit.id:
+                    raise PermissionDenied("only the reporting unit's staff fill its report",
+                                           event=action)
                 report = reports.open_report(uow, actor, period)
             if report is None:
                 abort(404)

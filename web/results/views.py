@@ -261,11 +261,11 @@ def public(token: str):
 @bp.route("/objections/<int:objection_id>/answer", methods=["POST"])
 @login_required
 def answer(objection_id: int):
-    """The observing unit answers an objection on record."""
+    """The observing unit answers an objection on record; back to its ranking."""
     with sanhu().uow() as uow:
         try:
-            publication.answer(uow, objection_id, current_user.actor,
-                               text=request.form.get("answer", ""))
+            ranking_id = publication.answer(uow, objection_id, current_user.actor,
+                                            text=request.form.get("answer", ""))
         except NotFound:
             raise
         except PermissionDenied as exc:
@@ -273,7 +273,9 @@ def answer(objection_id: int):
         except DomainError as exc:
             uow.rollback()
             flash(reason_text(exc), "error")
-    return redirect(request.referrer or url_for("observations.cycles"))
+            return redirect(request.referrer or url_for("observations.cycles"))
+    flash(_("The answer has been recorded and appears on the 公示 page."), "success")
+    return redirect(url_for("results.ranking_by_id", ranking_id=ranking_id) + "#publication")
 
 
 @bp.route("/pairs/<int:pair_id>", methods=["GET", "POST"])
