@@ -632,6 +632,8 @@ class Notification(Base):
     #: what else the notification is about, as ``kind:id`` (``report:12``, ``ranking:3``,
     #: ``cycle:5:17`` for a cycle's ranking of a unit); the inbox links to it
     subject: Mapped[str | None] = mapped_column(String(40))
+    #: the notice (通报排名) a ``notice`` notification announces
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"))
     deadline: Mapped[dt.date | None] = mapped_column(Date)
     #: working days until (positive) or past (negative) the deadline
     offset_days: Mapped[int | None] = mapped_column(Integer)
@@ -718,7 +720,8 @@ class SupervisionRecordItem(Base):
 
 
 class Notice(Base):
-    """A 通报, numbered per year and quarter (``2026年第4季度第3号``), listing items."""
+    """A 通报, numbered per year and quarter (``2026年第4季度第3号``), listing items,
+    or (``ranking_id`` set) a county's ranking notice (通报排名) of its townships."""
 
     __tablename__ = "notices"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -733,8 +736,11 @@ class Notice(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                     index=True)
+    #: a ranking notice: the published ranking it notifies (one notice per ranking)
+    ranking_id: Mapped[int | None] = mapped_column(ForeignKey("rankings.id"))
 
-    __table_args__ = (UniqueConstraint("year", "quarter", "serial"),)
+    __table_args__ = (UniqueConstraint("year", "quarter", "serial"),
+                      Index("uq_notices_ranking", "ranking_id", unique=True))
 
 
 class NoticeItem(Base):
@@ -821,6 +827,27 @@ class RankingRow(Base):
     klass_reason: Mapped[str | None] = mapped_column(Text)
     #: a target without a confirmed observation may be excused, with a reason
     excused: Mapped[str | None] = mapped_column(Text)
+
+
+class NoticeRanking(Base):
+    """One township as a ranking notice printed it: place, score, class and ledger
+    figures, frozen on issue (later changes to the ledger or the ranking leave it)."""
+
+    __tablename__ = "notice_rankings"
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    #: the unit's name on the day of issue
+    unit_name: Mapped[str] = mapped_column(String(100))
+    #: None for a target excused from the ranking
+    rank: Mapped[int | None] = mapped_column(Integer)
+    score: Mapped[float | None] = mapped_column(Float)
+    klass: Mapped[str | None] = mapped_column(String(16))
+    found: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    overdue: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_notice_rankings_unit", "unit_id", "notice_id"),)
 
 
 class Objection(Base):

@@ -580,7 +580,8 @@ class InboxPage:
 def _inbox_columns():
     return (Notification.id, Notification.kind, Notification.audience, Notification.title,
             Notification.body, Notification.item_id, Notification.observation_id,
-            Notification.subject, Notification.deadline, Notification.offset_days,
+            Notification.subject, Notification.notice_id, Notification.deadline,
+            Notification.offset_days,
             Notification.created_at, Notification.read_at, Item.number.label("item_number"),
             Item.description.label("item_description"))
 

@@ -29,6 +29,8 @@ from ledger.core.models import (
     Item,
     Notice,
     NoticeItem,
+    NoticeRanking,
+    Role,
     SupervisionRecord,
     SupervisionRecordItem,
     Unit,
@@ -281,11 +283,24 @@ def notice_units(rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(" › ".join(r["unit_path"]) for r in rows))
 
 
+def ranking_notice_clause(actor: Actor, notice=Notice):
+    """True for a ranking notice (通报排名) the actor may read: users of the issuing
+    county and above, and the staff of the townships it ranks."""
+    above = exists(select(Unit.id).where(Unit.id == notice.unit_id, actor.scope_clause(Unit)))
+    if actor.role == Role.TOWNSHIP_STAFF.value:
+        ranked = exists(select(NoticeRanking.unit_id).where(
+            NoticeRanking.notice_id == notice.id, NoticeRanking.unit_id == actor.unit_id))
+        above = or_(above, ranked)
+    return and_(notice.ranking_id.is_not(None), above)
+
+
 def list_notices(session: Session, actor: Actor, *, page: int = 1,
                  per_page: int = 50) -> list[Notice]:
-    """Notices that list at least one item in the actor's scope, newest first."""
+    """Notices that list at least one item in the actor's scope, and the ranking notices
+    the actor may read, newest first."""
     mine = exists(select(NoticeItem.item_id).join(Item, Item.id == NoticeItem.item_id)
                   .where(NoticeItem.notice_id == Notice.id, actor.scope_clause(Item)))
+    mine = or_(and_(Notice.ranking_id.is_(None), mine), ranking_notice_clause(actor))
     return list(session.scalars(select(Notice).where(mine)
                                 .order_by(Notice.created_at.desc(), Notice.id.desc())
                                 .limit(per_page).offset((max(1, page) - 1) * per_page)))

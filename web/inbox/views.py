@@ -30,6 +30,7 @@ KIND_LABELS = {
     "report": _l("Report due"),
     "test": _l("Test"),
     "observation": _l("Observation"),
+    "notice": _l("Notice (通报)"),
 }
 
 
@@ -122,7 +123,8 @@ def mark_all():
 @bp.route("/<int:notification_id>/open")
 @login_required
 def open_item(notification_id: int):
-    """Follow a notification to its item, marking it read (a link: reading is harmless)."""
+    """Follow a notification to its item, observation or notice, marking it read (a link:
+    reading is harmless)."""
     user_id = current_user.actor.id
     with sanhu().uow() as uow:
         note = reminders.own_notification(uow, user_id, notification_id)
@@ -134,6 +136,8 @@ def open_item(notification_id: int):
         return redirect(url_for("items.view", item_id=note["item_id"]))
     if note["observation_id"] is not None:
         return redirect(url_for("observations.view", observation_id=note["observation_id"]))
+    if note["notice_id"] is not None:
+        return redirect(url_for("supervision.notice", notice_id=note["notice_id"]))
     target = subject_url(note.get("subject"))
     return redirect(target or url_for("inbox.index"))
 

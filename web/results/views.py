@@ -20,7 +20,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import StringField, TextAreaField
 
 from ledger.core.errors import (
     Conflict,
@@ -28,14 +30,17 @@ from ledger.core.errors import (
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    ValidationError,
 )
 from ledger.core.models import Cycle, Item, RankingEvent, RankingRow, Unit, User, status_of
 from ledger.results import classes, pairing, publication, rankings, weak
+from ledger.results import notice as ranking_notice
 from ledger.results.workflow import RULEBOOK
 from web.core.domain_text import explain, field_errors
 from web.core.errors import render_error
 from web.core.extensions import sanhu
 from web.core.labels import CLASS_LABELS
+from web.supervision.views import notice_label
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 
@@ -84,7 +89,45 @@ REASONS = {
     "the partner is another unit of the same level in the county":
         _l("The partner is another unit of the same level in the county."),
     "the objection has been answered already": _l("The objection has been answered already."),
+    "only the observing county's staff notify its ranking":
+        _l("Only the staff of the county that ranked its townships issue its ranking notice."),
+    "only a county's ranking of its townships is notified":
+        _l("Only a county's ranking of its townships is notified (通报排名)."),
+    "only a published ranking is notified":
+        _l("Only a published ranking can be notified: publish it (公示) first."),
+    "the ranking has been notified already":
+        _l("This ranking has been notified already; a corrected version, once published, "
+           "can be notified again."),
 }
+#: what is wrong with the ranking notice's title or text
+NOTICE_FIELDS = {
+    ("title", "required"): _l("Write the title of the notice."),
+    ("title", "too long"): _l("The title of the notice is at most %(n)s characters.",
+                              n=ranking_notice.MAX_TITLE),
+    ("body", "required"): _l("Write the text of the notice."),
+    ("body", "too long"): _l("The text of the notice is at most %(n)s characters.",
+                             n=ranking_notice.MAX_BODY),
+}
+
+
+class RankingNoticeForm(FlaskForm):
+    """通报排名: title and text; the number is given on issue, the table is the ranking's.
+    The lengths are checked by the service, which names what is wrong."""
+
+    title = StringField(_l("Title"))
+    body = TextAreaField(_l("Text of the notice"))
+
+
+def notice_defaults(cycle: Cycle) -> dict[str, str]:
+    """The prefilled title and text: ``关于2026年下半年乡镇观摩评议排名情况的通报``."""
+    year, half = cycle.period[:4], cycle.period[-1:]
+    period = (_("the first half of %(year)s", year=year) if half == "1"
+              else _("the second half of %(year)s", year=year))
+    return {"title": _("Notice on the ranking of the townships in the observation and "
+                       "evaluation of %(period)s", period=period),
+            "body": _("Following the observation and evaluation of %(period)s, approved and "
+                      "published (公示), the townships' ranking and the rectification of "
+                      "their problems are notified as follows.", period=period)}
 
 
 def status_for(exc: DomainError) -> int:
@@ -100,6 +143,8 @@ def reason_text(exc: DomainError) -> str:
     if message.endswith("targets are neither confirmed nor excused"):
         return _("%(n)s targets are neither confirmed nor excused: confirm their observations "
                  "and compute again, or excuse them with a reason.", n=message.split()[0])
+    if isinstance(exc, ValidationError) and all(k in NOTICE_FIELDS for k in exc.fields.items()):
+        return " ".join(str(NOTICE_FIELDS[k]) for k in exc.fields.items())
     known = REASONS.get(message)
     text = str(known) if known else explain(exc)
     fields = field_errors(exc) if hasattr(exc, "fields") else {}
@@ -107,7 +152,7 @@ def reason_text(exc: DomainError) -> str:
 
 
 def _page(uow, cycle_id: int, unit_id: int | None, message: str | None = None,
-          typed: dict | None = None, status: int = 200):
+          typed: dict | None = None, status: int = 200, notice_form=None):
     actor = current_user.actor
     cycle = uow.session.get(Cycle, cycle_id)
     if cycle is None:
@@ -118,6 +163,7 @@ def _page(uow, cycle_id: int, unit_id: int | None, message: str | None = None,
         abort(404)
     ranking = rankings.latest(uow.session, cycle.id, unit.id)
     rows, names, history, people, events, objections = [], {}, [], {}, [], []
+    notices: list = []
     if ranking is not None:
         rows = uow.session.scalars(select(RankingRow).where(
             RankingRow.ranking_id == ranking.id).order_by(
@@ -131,11 +177,18 @@ def _page(uow, cycle_id: int, unit_id: int | None, message: str | None = None,
         rankings.count_missing(uow, ranking)
         objections = publication.objections_of(uow.session, ranking.id)
         events = RULEBOOK.allowed_events(ranking, actor, uow.context()) if own else []
+        notices = ranking_notice.notices_of(uow.session, ranking.id)
     staff = own and actor.role in ("township_staff", "county_staff")
+    may_notify = (own and actor.role == "county_staff" and ranking is not None
+                  and ranking.status == "published" and cycle.kind == ranking_notice.COUNTY_KIND
+                  and not notices)
+    if may_notify and notice_form is None:
+        notice_form = RankingNoticeForm(formdata=None, data=notice_defaults(cycle))
     html = render_template(
         "results/ranking.html", cycle=cycle, unit=unit, ranking=ranking, rows=rows,
         names=names, history=history, people=people, events=events, staff=staff,
-        objections=objections,
+        objections=objections, notices=notices,
+        notice_form=notice_form if may_notify else None, notice_label=notice_label,
         editable=staff and ranking is not None and ranking.status == "draft",
         rule=classes.load_rule(uow.session, cycle.kind) if ranking is None
         else classes.parse_rule(ranking.rule), message=message, typed=typed or {},
@@ -225,6 +278,30 @@ def fire(ranking_id: int, event: str):
             expected_version=form.get("expected_version")), {"reason": form.get("reason", "")})
     return _act(cycle_id, lambda uow: calls[event](
         uow, ranking_id, current_user.actor, expected_version=form.get("expected_version")))
+
+
+@bp.route("/rankings/<int:ranking_id>/notice", methods=["POST"])
+@login_required
+def notify(ranking_id: int):
+    """通报排名: the county issues the notice of its published ranking of its townships,
+    then shows it, printable; a refusal shows the ranking page with the text kept."""
+    actor = current_user.actor
+    form = RankingNoticeForm()
+    if not form.validate():  # only the CSRF token: the service checks title and text
+        abort(400)
+    with sanhu().uow() as uow:
+        cycle_id = rankings.get_ranking(uow, ranking_id, actor).cycle_id
+        try:
+            issued = ranking_notice.issue_ranking_notice(
+                uow, ranking_id, actor, title=form.title.data, body=form.body.data)
+        except PermissionDenied as exc:
+            return render_error(403, reason_text(exc))
+        except DomainError as exc:
+            uow.rollback()
+            return _page(uow, cycle_id, None, reason_text(exc), None, status_for(exc),
+                         notice_form=form)
+    flash(_("Ranking notice %(number)s issued.", number=notice_label(issued)), "success")
+    return redirect(url_for("supervision.notice", notice_id=issued.notice_id))
 
 
 @bp.route("/p/<token>", methods=["GET", "POST"])

@@ -22,13 +22,15 @@ from wtforms import DateField, DateTimeLocalField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ledger.core.errors import DomainError, NotFound, PermissionDenied, ValidationError
-from ledger.core.models import Item, Unit
+from ledger.core.models import Item, Notice, Unit
 from ledger.items.queries import unit_children, unit_path
+from ledger.results import notice as ranking_notice
 from ledger.results import reports
 from ledger.supervision import acts as sup
 from ledger.supervision import board as sup_board
 from web.core.domain_text import apply_field_errors, explain
 from web.core.extensions import sanhu
+from web.core.labels import CLASS_LABELS
 from web.ledger_list.views import list_url
 
 bp = Blueprint("supervision", __name__, url_prefix="/board")
@@ -420,8 +422,16 @@ def notices():
 @bp.route("/notices/<int:notice_id>")
 @login_required
 def notice(notice_id: int):
-    """One notice, printable: its number, text, the items and the units concerned."""
+    """One notice, printable: its number, text, the items and the units concerned (a
+    ranking notice: the townships' places, classes and ledger figures as issued)."""
     with sanhu().uow() as uow:
+        if uow.session.scalar(select(Notice.ranking_id).where(Notice.id == notice_id)):
+            view = ranking_notice.get_ranking_notice(uow.session, _actor(), notice_id)
+            issuer = sup_board.people(uow.session, [view.notice.created_by_id]).get(
+                view.notice.created_by_id)
+            return render_template("supervision/ranking_notice.html", view=view,
+                                   issuer=issuer, notice_label=notice_label,
+                                   class_labels=CLASS_LABELS)
         found, rows = sup_board.get_notice(uow.session, _actor(), notice_id)
         issuer = sup_board.people(uow.session, [found.created_by_id]).get(found.created_by_id)
         unit = uow.session.get(Unit, found.unit_id)
