@@ -12,7 +12,7 @@ from bench.areas.export import export
 from bench.areas.item_page import item_pages
 from bench.areas.lists import lists, overdue
 from bench.areas.observations import confirm_65, coverage_reads, save_lines
-from bench.areas.results import rank_province
+from bench.areas.results import county_report, rank_province
 from bench.areas.sweep import sweep
 from bench.areas.transitions import concurrent_transitions, transitions
 from bench.common import log
@@ -40,6 +40,7 @@ def run(m: Measurer) -> dict:
     res["confirm_65"] = confirm_65(m)
     res["coverage"] = coverage_reads(m)
     res["rank_province"] = rank_province(m)
+    res["county_report"] = county_report(m)
     res["open_cycle"] = open_cycle(m)
     res["export"] = export(m)
     res["sweep"] = sweep(m)

@@ -29,3 +29,27 @@ def rank_province(m: Measurer) -> dict:
         f"ranked) in {seconds:.2f} s")
     return {"period": period, "rankings": made, "rows": rows, "ranked": ranked,
             "seconds": seconds}
+
+
+def county_report(m: Measurer) -> dict:
+    """A county's half-year report (报送): its published ranking of its townships, if any,
+    and the ledger figures of the half-year per township — what submitting locks."""
+    from ledger.core.models import Unit
+    from ledger.results import reports
+
+    with m.app.uow() as uow:
+        period = reports.period_of("township_half_yearly", m.today)
+        counties = [row[0] for row in uow.session.execute(text(
+            "SELECT id FROM units WHERE level = 'county' ORDER BY code"))]
+    found: list[int] = []
+
+    def one(i: int) -> None:
+        with m.app.uow() as uow:
+            unit = uow.session.get(Unit, counties[i % len(counties)])
+            snap = reports.build_snapshot(uow, unit, period)
+            found.append(snap["total"]["found"])
+
+    res = m.latency(f"county half-year report {period}", one, runs=30)
+    res.update(period=period, counties=len(counties),
+               found_per_county=int(sum(found) / max(1, len(found))))
+    return res

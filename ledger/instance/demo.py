@@ -52,7 +52,7 @@ from ledger.observations.planning import (
     schedule,
 )
 from ledger.org.directory import add_unit, hash_password
-from ledger.results import rankings
+from ledger.results import rankings, reports
 from ledger.survey import services as survey_svc
 
 DEMO_PASSWORD = "sanhu-demo-2026"
@@ -107,6 +107,7 @@ def load_demo(sanhu: Sanhu, seed: int = 2026) -> list[DemoLogin]:
     _play_items(sanhu, rnd, cast, findings, repeated, prev.limit)
     _plans_and_liaisons(sanhu, cast, cur)
     _publish_rankings(sanhu, cast, prev)
+    _reports(sanhu, cast, prev)
     _surveys(sanhu, cast, rnd)
     with sanhu.uow() as uow:
         mark_late(uow, uow.today())  # last quarter's unfinished visits (the daily job does this)
@@ -174,6 +175,32 @@ def _publish_rankings(sanhu: Sanhu, cast: Cast, prev: Quarter) -> None:
             rankings.approve(uow, ranking.id, cast.township_leaders[town_id])
         with sanhu.uow() as uow:
             rankings.publish(uow, ranking.id, staff)
+
+
+def _reports(sanhu: Sanhu, cast: Cast, prev: Quarter) -> None:
+    """Last quarter's reports (报送) to each county: its first township's received, the
+    second's submitted and waiting, the third's returned with a note; the others not
+    sent, so they show on the county's board once the due date has passed."""
+    towns_of: dict[int, list[int]] = {}
+    for v in cast.villages:
+        if v.township_id not in towns_of.setdefault(v.county_id, []):
+            towns_of[v.county_id].append(v.township_id)
+    for county_id, towns in towns_of.items():
+        county = cast.county_staff[county_id]
+        for n, town_id in enumerate(sorted(towns)[:3]):
+            staff = cast.township_staff[town_id]
+            with sanhu.uow() as uow:
+                report = reports.open_report(uow, staff, prev.period)
+            with sanhu.uow() as uow:
+                reports.submit(uow, report.id, staff, cover_note=(
+                    f"{prev.period} 季度观摩评议已完成，排名已公示；发现问题均已交办，"
+                    "逾期问题已逐一督促。"))
+            with sanhu.uow() as uow:
+                if n == 0:
+                    reports.receive(uow, report.id, county)
+                elif n == 2:
+                    reports.send_back(uow, report.id, county,
+                                      note="请补充逾期问题的原因及下一步措施")
 
 
 def _plans_and_liaisons(sanhu: Sanhu, cast: Cast, cur: Quarter) -> None:

@@ -95,7 +95,7 @@ def phone_context(browser):
     return context, page, errors
 
 
-def quarterly_report_step(town, county, township: str) -> None:
+def quarterly_report_step(town, county, township: str, period: str) -> None:
     """``town11`` opens the period's report from its published ranking, writes the cover
     note and submits it; ``county1`` follows the message it gets and receives it."""
     submit(town, town.locator("#report-link"))
@@ -109,7 +109,7 @@ def quarterly_report_step(town, county, township: str) -> None:
     expect(town.locator("#report-locked")).to_be_visible()
     expect(town.locator("#cover-text")).to_have_text(COVER)
     submit(county, county.locator("a.inbox-link"))
-    submit(county, county.get_by_role("link", name=f"{township} 已报送"))
+    submit(county, county.get_by_role("link", name=f"{township} 已报送 {period} 情况"))
     expect(county.locator("#report-title")).to_contain_text(township)
     expect(county.locator("#cover-text")).to_have_text(COVER)
     submit(county, county.get_by_role("button", name="签收"))
@@ -217,7 +217,7 @@ def test_results_from_ranking_to_publication_objection_and_weak_unit(
     county_ctx, county, county_errors = demo_session(browser, demo_server, "county1", DESKTOP)
     with demo_sanhu.uow() as uow:
         township = uow.session.get(Unit, demo_user_actor(demo_sanhu, "town11").unit_id).name
-    quarterly_report_step(town, county, township)
+    quarterly_report_step(town, county, township, period)
 
     # 7. county1 finds the village flagged after two 后进 cycles and decides 认定 with a plan
     submit(county, county.get_by_role("link", name="软弱涣散"))

@@ -32,14 +32,16 @@ from ledger.core.models import (
     ObservationPlan,
     ObservationSection,
     Ranking,
+    Report,
     UnitClass,
     status_of,
 )
 from ledger.core.settings import Settings
 from ledger.instance.bootstrap import bootstrap
-from ledger.instance.demo import DEMO_PASSWORD, PLAN, load_demo
+from ledger.instance.demo import DEMO_PASSWORD, PLAN, demo_user_actor, load_demo
 from ledger.observations.cycles import period_for
 from ledger.observations.queries import highlights
+from ledger.results import reports
 from ledger.supervision.board import repeat_clause
 from ledger.survey.models import Survey
 from web import create_app
@@ -353,3 +355,20 @@ def test_the_demo_has_this_years_surveys_in_several_states(demo):
         statuses = Counter(uow.session.scalars(select(Survey.status)))
     assert statuses["accepted"] == 6 and statuses["returned"] == 2 and statuses["draft"] == 2
     assert statuses["submitted"] == 2
+
+
+def test_last_quarters_reports_are_received_waiting_returned_or_missing(demo):
+    last, _ = periods(demo)
+    with demo.uow() as uow:
+        statuses = Counter(uow.session.scalars(select(Report.status).where(
+            Report.period == last)))
+        snapshot = uow.session.scalar(select(Report.snapshot).where(
+            Report.status == "received").limit(1))
+        county = demo_user_actor(demo, "county1")
+        late = reports.overdue_for(uow, county)
+        due = reports.due_on(uow, "village_quarterly", last)
+        today = uow.today()
+    assert statuses == {"received": 2, "submitted": 2, "returned": 2}
+    assert snapshot["ranking"]["rows"] and snapshot["total"]["found"] > 0
+    # the townships that did not report show on county1's board once the due date passed
+    assert (len(late) >= 1) == (due < today)
