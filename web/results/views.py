@@ -383,3 +383,7 @@ def weak_units():
                                today=uow.today(), may_decide=actor.role == "county_staff",
                                status_of=status_of)
     return html, status
+
+
+# the 以奖代补 pages hang on this blueprint too
+from web.results import funds_views  # noqa: E402, F401
