@@ -8,6 +8,7 @@ under this unit" is one indexed equality, the same on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -1000,3 +1002,67 @@ class ReportEvent(HistoryMixin, Base):
     changes: Mapped[dict | None] = mapped_column(JSON)
 
     __table_args__ = (UniqueConstraint("report_id", "seq"),)
+
+
+class FundsStatus(StrEnum):
+    """A funds plan (以奖代补): a draft while its rule is set, then approved and frozen."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+
+
+class FundsPlan(Base):
+    """以奖代补 of one observing unit in one cycle: the rule and the ranking it was applied to.
+
+    ``rule`` is the rule as saved (amounts as strings of yuan, two decimals), one of
+    ``{"kind": "class", "amounts": {...}}``, ``{"kind": "band", "bands": [...]}`` or
+    ``{"kind": "pool", "total": ..., "who": "all" | "not_lagging"}``.
+    """
+
+    __tablename__ = "funds_plans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    #: the observing unit (the township for villages, the county for townships)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    #: the published ranking version the table was computed from
+    ranking_id: Mapped[int] = mapped_column(ForeignKey("rankings.id"))
+    status: Mapped[str] = mapped_column(String(16), default=FundsStatus.DRAFT.value)
+    rule: Mapped[dict] = mapped_column(JSON)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: who saved the rule last (may not approve it) and when
+    saved_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    saved_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    #: not stored: whether the plan's ranking is still the published one (set by the
+    #: services for the workflow's guards)
+    ranking_current = None
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (UniqueConstraint("cycle_id", "unit_id"),)
+
+
+class FundsRow(Base):
+    """A ranked unit's line of the funds table: its place, class, score and amount (元)."""
+
+    __tablename__ = "funds_rows"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("funds_plans.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    klass: Mapped[str | None] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column(Float)
+    #: yuan with two decimals (read as ``Decimal``; sums are made in Python, not SQL)
+    amount: Mapped[decimal.Decimal] = mapped_column(Numeric(14, 2))
+
+
+class FundsEvent(HistoryMixin, Base):
+    """Append-only history of a funds plan: each saved rule, the approval, a reopening."""
+
+    __tablename__ = "funds_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("funds_plans.id"))
+    changes: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (UniqueConstraint("plan_id", "seq"),)

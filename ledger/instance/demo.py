@@ -52,7 +52,7 @@ from ledger.observations.planning import (
     schedule,
 )
 from ledger.org.directory import add_unit, hash_password
-from ledger.results import rankings, reports
+from ledger.results import funds, rankings, reports
 from ledger.survey import services as survey_svc
 
 DEMO_PASSWORD = "sanhu-demo-2026"
@@ -175,6 +175,18 @@ def _publish_rankings(sanhu: Sanhu, cast: Cast, prev: Quarter) -> None:
             rankings.approve(uow, ranking.id, cast.township_leaders[town_id])
         with sanhu.uow() as uow:
             rankings.publish(uow, ranking.id, staff)
+        if town_id == min(cast.township_staff):
+            _funds(sanhu, ranking.id, staff, cast.township_leaders[town_id])
+
+
+def _funds(sanhu: Sanhu, ranking_id: int, staff: Actor, leader: Actor) -> None:
+    """以奖代补 of the first township's published ranking: an amount per class, saved by
+    its staff and approved by its 党委书记."""
+    with sanhu.uow() as uow:
+        funds.save_rule(uow, ranking_id, staff, {"kind": "class", "demonstration": "20000",
+                                                 "middle": "8000", "lagging": "0"})
+    with sanhu.uow() as uow:
+        funds.approve(uow, ranking_id, leader)
 
 
 def _reports(sanhu: Sanhu, cast: Cast, prev: Quarter) -> None:

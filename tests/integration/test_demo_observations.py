@@ -21,6 +21,8 @@ from web_fixtures import sign_in
 
 from ledger.core.models import (
     Cycle,
+    FundsPlan,
+    FundsRow,
     Item,
     ItemEvent,
     Liaison,
@@ -348,6 +350,10 @@ def test_last_quarters_rankings_are_published_so_units_have_a_class(demo):
             Ranking.cycle_id == cycle_id)))
     assert statuses == {"published"}
     assert classes["demonstration"] >= 6 and classes["lagging"] >= 6 and classes["middle"]
+    with demo.uow() as uow:  # 以奖代补: the first township's, approved
+        plans = uow.session.execute(select(FundsPlan.status, FundsPlan.cycle_id)).all()
+        amounts = uow.session.scalars(select(FundsRow.amount)).all()
+    assert plans == [("approved", cycle_id)] and max(amounts) == 20000
 
 
 def test_the_demo_has_this_years_surveys_in_several_states(demo):

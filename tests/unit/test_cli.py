@@ -93,6 +93,8 @@ def test_demo_loads_once_and_prints_a_login_for_every_role(run):
     ("--ranking", ("draft --> approved: approve", "approved --> published: publish",
                    "approved --> draft: revise")),
     ("--survey", ("stateDiagram-v2",)),
+    ("--funds", ("draft --> approved: approve", "approved --> draft: reopen",
+                 "draft --> draft: save")),
 ])
 def test_the_ranking_and_survey_diagrams_come_from_their_rules(run, flag, lines):
     text = run("workflow", "--mermaid", flag).output

@@ -101,7 +101,9 @@ def standards(as_json: bool) -> None:
               help="The observation workflow instead of the ledger's.")
 @click.option("--ranking", is_flag=True, help="The ranking's approval and publication.")
 @click.option("--survey", is_flag=True, help="The village survey (调查表).")
-def workflow(mermaid: bool, observation: bool, ranking: bool, survey: bool) -> None:
+@click.option("--funds", is_flag=True, help="The funds plan's (以奖代补) approval.")
+def workflow(mermaid: bool, observation: bool, ranking: bool, survey: bool,
+             funds: bool) -> None:
     """Show a workflow (the ledger's unless another is named): states, events, roles."""
     if observation:
         from ledger.observations.workflow import RULES
@@ -112,6 +114,9 @@ def workflow(mermaid: bool, observation: bool, ranking: bool, survey: bool) -> N
     elif survey:
         from ledger.survey.workflow import RULES
         from ledger.survey.workflow import survey_mermaid as diagram
+    elif funds:
+        from ledger.results.funds_workflow import RULES
+        from ledger.results.funds_workflow import funds_mermaid as diagram
     else:
         from ledger.items.workflow import RULES
         from ledger.items.workflow import workflow_mermaid as diagram

@@ -473,4 +473,7 @@ def weak_units():
                                today=uow.today(), may_decide=actor.role == "county_staff",
                                status_of=status_of)
     return html, status
-from web.results import report_views  # noqa: E402, F401  (its routes join the blueprint)
+
+
+# the report (报送) and 以奖代补 pages hang on this blueprint too
+from web.results import funds_views, report_views  # noqa: E402, F401
