@@ -95,6 +95,8 @@ def test_demo_loads_once_and_prints_a_login_for_every_role(run):
     ("--survey", ("stateDiagram-v2",)),
     ("--funds", ("draft --> approved: approve", "approved --> draft: reopen",
                  "draft --> draft: save")),
+    ("--report", ("draft --> submitted: submit", "returned --> submitted: submit",
+                  "submitted --> received: receive", "submitted --> returned: return")),
 ])
 def test_the_ranking_and_survey_diagrams_come_from_their_rules(run, flag, lines):
     text = run("workflow", "--mermaid", flag).output

@@ -102,8 +102,9 @@ def standards(as_json: bool) -> None:
 @click.option("--ranking", is_flag=True, help="The ranking's approval and publication.")
 @click.option("--survey", is_flag=True, help="The village survey (调查表).")
 @click.option("--funds", is_flag=True, help="The funds plan's (以奖代补) approval.")
+@click.option("--report", is_flag=True, help="The upward report (报送).")
 def workflow(mermaid: bool, observation: bool, ranking: bool, survey: bool,
-             funds: bool) -> None:
+             funds: bool, report: bool) -> None:
     """Show a workflow (the ledger's unless another is named): states, events, roles."""
     if observation:
         from ledger.observations.workflow import RULES
@@ -117,6 +118,9 @@ def workflow(mermaid: bool, observation: bool, ranking: bool, survey: bool,
     elif funds:
         from ledger.results.funds_workflow import RULES
         from ledger.results.funds_workflow import funds_mermaid as diagram
+    elif report:
+        from ledger.results.workflow import REPORT_RULES as RULES
+        from ledger.results.workflow import report_mermaid as diagram
     else:
         from ledger.items.workflow import RULES
         from ledger.items.workflow import workflow_mermaid as diagram
