@@ -39,7 +39,7 @@ from ledger.core.models import (
 )
 from ledger.core.uow import UnitOfWork
 from ledger.items.services import _next_number
-from ledger.notify.reminders import _insert_rows, notify_settings, queue_deliveries
+from ledger.notify.reminders import notify_rows
 from ledger.observations.cycles import period_bounds
 from ledger.results.figures import Figures, figures_of
 from ledger.results.rankings import get_ranking
@@ -178,9 +178,7 @@ def _notify(uow: UnitOfWork, notice: Notice, county: Unit, townships: list[int],
              "audience": "county" if unit_id == county.id else "township",
              "notice_id": notice.id, "title": f"通报排名:{notice.title}"[:200], "body": text,
              "dedupe_key": f"rn:{notice.id}:{user_id}"} for user_id, unit_id in people]
-    done = _insert_rows(uow, rows, now)
-    queue_deliveries(uow, notify_settings(uow), now)
-    return done
+    return notify_rows(uow, rows)
 
 
 def get_ranking_notice(session, actor: Actor, notice_id: int) -> RankingNotice:
