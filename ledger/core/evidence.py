@@ -188,8 +188,9 @@ class EvidenceStore:
         """Folder for uploads in progress (same filesystem as the blobs)."""
         return self.root / "tmp"
 
-    def store(self, data: bytes | BinaryIO) -> StoredBlob:
-        """Store ``data`` (bytes or a binary stream) and describe the blob.
+    def store(self, data: bytes | BinaryIO, kinds: tuple[str, ...] | None = None) -> StoredBlob:
+        """Store ``data`` (bytes or a binary stream) and describe the blob; with ``kinds``,
+        only content of those kinds (``("image",)`` for photos) is accepted.
 
         The input is streamed in chunks into a temporary file while it is hashed
         and counted, its type is detected from the content, and the file is then
@@ -213,6 +214,9 @@ class EvidenceStore:
             if size == 0:
                 raise _rejected("The file is empty.", "evidence_empty")
             mime, kind = _detect_type(tmp_path)
+            if kinds is not None and kind not in kinds:
+                raise _rejected("This kind of file is not accepted here.",
+                                "evidence_type_refused")
             final = self._blob_path(sha256)
             if final.exists():
                 tmp_path.unlink()

@@ -919,6 +919,20 @@ class PairVisit(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class PairVisitPhoto(Base):
+    """A photo of an exchange visit (the bytes live in the evidence store)."""
+
+    __tablename__ = "pair_visit_photos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("pair_visits.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    mime: Mapped[str] = mapped_column(String(128))
+    original_name: Mapped[str] = mapped_column(String(255))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class WeakReview(Base):
     """软弱涣散: the county's determination on a unit flagged after k 后进 cycles in a row,
     and (when 认定) its 一村一策 plan, whose tasks are ledger items."""

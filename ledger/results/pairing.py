@@ -16,12 +16,23 @@ from sqlalchemy import or_, select
 
 from ledger.core.actors import Actor
 from ledger.core.db import dialect_insert
-from ledger.core.errors import NotFound, PermissionDenied, ValidationError
-from ledger.core.models import Pair, PairVisit, Ranking, RankingRow, Unit, UnitClass
+from ledger.core.errors import EvidenceRejected, NotFound, PermissionDenied, ValidationError
+from ledger.core.evidence import safe_display_name
+from ledger.core.models import (
+    Pair,
+    PairVisit,
+    PairVisitPhoto,
+    Ranking,
+    RankingRow,
+    Unit,
+    UnitClass,
+)
 from ledger.core.uow import UnitOfWork
 from ledger.results.workflow import STAFF
 
 MAX_TEXT = 2000
+#: photos per exchange visit
+MAX_PHOTOS = 10
 
 
 def suggest(uow: UnitOfWork, ranking: Ranking, actor: Actor) -> int:
@@ -61,6 +72,8 @@ class PairView:
     #: whether the actor may record visits / change the partner
     may_record: bool
     may_change: bool
+    #: each visit's photos, by visit id
+    photos: dict
 
 
 def _get(uow: UnitOfWork, pair_id: object, actor: Actor) -> tuple[Pair, Unit, Unit]:
@@ -88,7 +101,8 @@ def view(uow: UnitOfWork, pair_id: object, actor: Actor) -> PairView:
                                  .order_by(PairVisit.day, PairVisit.id)).all()
     return PairView(pair, lagging, partner, list(visits),
                     _is_member(actor, lagging, partner) or _is_observer(actor, lagging),
-                    _is_observer(actor, lagging))
+                    _is_observer(actor, lagging),
+                    photos_of(uow.session, [v.id for v in visits]))
 
 
 def pairs_of(session, unit_id: int) -> list[Pair]:
@@ -121,8 +135,11 @@ def change_partner(uow: UnitOfWork, pair_id: object, actor: Actor, *,
 
 
 def record_visit(uow: UnitOfWork, pair_id: object, actor: Actor, *, day: object, who: str,
-                 learned: str) -> int:
-    """An exchange visit: the day (not in the future), who went, what was learned."""
+                 learned: str, photos: list[tuple[object, str]] = ()) -> int:
+    """An exchange visit: the day (not in the future), who went, what was learned, and
+    photos (``(data, filename)``; images only, stored after every other check passed)."""
+    if len(photos) > MAX_PHOTOS:
+        raise ValidationError("check the visit", fields={"photos": "too many"})
     fields = {}
     try:
         when = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
@@ -147,5 +164,36 @@ def record_visit(uow: UnitOfWork, pair_id: object, actor: Actor, *, day: object,
     visit = PairVisit(pair_id=pair.id, day=when, who=who, learned=learned,
                       created_by_id=actor.id, created_at=uow.now())
     uow.session.add(visit)
+    uow.flush()
+    for data, filename in photos:
+        try:  # a refused type raises before anything is stored or committed
+            blob = uow.evidence.store(data, kinds=("image",))
+        except EvidenceRejected as exc:
+            raise ValidationError("a visit's photos are images",
+                                  fields={"photos": "not an image"}) from exc
+        uow.session.add(PairVisitPhoto(
+            visit_id=visit.id, sha256=blob.sha256, size=blob.size, mime=blob.mime,
+            original_name=safe_display_name(filename), uploaded_by_id=actor.id,
+            uploaded_at=uow.now()))
     uow.commit()
     return visit.id
+
+
+def photos_of(session, visit_ids: list[int]) -> dict[int, list[PairVisitPhoto]]:
+    out: dict[int, list[PairVisitPhoto]] = {}
+    if visit_ids:
+        for photo in session.scalars(select(PairVisitPhoto).where(
+                PairVisitPhoto.visit_id.in_(visit_ids)).order_by(PairVisitPhoto.id)):
+            out.setdefault(photo.visit_id, []).append(photo)
+    return out
+
+
+def photo_for_download(uow: UnitOfWork, pair_id: object, photo_id: object,
+                       actor: Actor) -> PairVisitPhoto:
+    """A visit's photo, for those who see the pair (``NotFound`` otherwise)."""
+    pair, _, _ = _get(uow, pair_id, actor)
+    photo = uow.session.get(PairVisitPhoto, int(photo_id)) if str(photo_id).isdigit() else None
+    visit = uow.session.get(PairVisit, photo.visit_id) if photo else None
+    if visit is None or visit.pair_id != pair.id:
+        raise NotFound("no such photo")
+    return photo

@@ -3,13 +3,16 @@ observing unit, visits recorded by the pair, shown on home pages and the next re
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from observation_helpers import observation_of, start_and_fill
-from sqlalchemy import select
+from samples import make_png
+from sqlalchemy import func, select
 from web_fixtures import csrf_token
 
 from ledger.core.actors import Actor
-from ledger.core.models import Observation, Pair, PairVisit, Role, Unit
+from ledger.core.models import Observation, Pair, PairVisit, PairVisitPhoto, Role, Unit
 from ledger.observations import services as obs_svc
 from ledger.org.directory import add_user
 from ledger.results import rankings
@@ -76,3 +79,44 @@ def test_the_pair_sees_itself_records_visits_and_the_next_record_shows_it(signed
     html = signed_in("town_T11").get(f"/observations/{nxt}").get_data(as_text=True)
     assert 'id="previous-pair"' in html and "村111" in html
     assert 'id="previous-class">后进<' in html
+
+
+def test_a_visit_keeps_its_photos_for_those_who_see_the_pair(signed_in, sanhu, world,
+                                                             pair_id):
+    sec = signed_in("sec_V112")
+    url = f"/results/pairs/{pair_id}"
+    files_before = count_files(sanhu)
+    # a file that is not an image is refused with the message; the visit is not recorded
+    refused = sec.post(url, data={
+        "csrf_token": csrf_token(sec, url), "day": "2026-11-20", "who": "支委2人",
+        "learned": "学习积分制", "photos": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "a.pdf")},
+        content_type="multipart/form-data")
+    assert refused.status_code == 400 and "图片" in refused.get_data(as_text=True)
+    assert "学习积分制" in refused.get_data(as_text=True)  # what was typed is kept
+    with sanhu.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(PairVisit)) == 0
+    sent = sec.post(url, data={
+        "csrf_token": csrf_token(sec, url), "day": "2026-11-20", "who": "支委2人",
+        "learned": "学习积分制", "photos": [(io.BytesIO(make_png(10)), "交流1.png"),
+                                             (io.BytesIO(make_png(200)), "交流2.png")]},
+        content_type="multipart/form-data")
+    assert sent.status_code == 302
+    with sanhu.uow() as uow:
+        ids = uow.session.scalars(select(PairVisitPhoto.id).order_by(PairVisitPhoto.id)).all()
+    assert len(ids) == 2 and count_files(sanhu) == files_before + 2
+    page = signed_in("sec_V111").get(url).get_data(as_text=True)
+    assert page.count('class="visit-photo') == 2
+    photo = f"{url}/photos/{ids[0]}"
+    got = signed_in("town_T11").get(photo + "?inline=1")
+    assert got.status_code == 200 and got.mimetype == "image/png"
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+    got.close()
+    for who in ("sec_V121", "town_T12", "county_K2"):
+        assert signed_in(who).get(photo).status_code == 404, who
+    # a photo id of another pair does not open through this one
+    assert sec.get(f"/results/pairs/{pair_id + 999}/photos/{ids[0]}").status_code == 404
+
+
+def count_files(sanhu) -> int:
+    root = sanhu.settings.evidence_dir
+    return sum(1 for p in root.rglob("*") if p.is_file()) if root.exists() else 0

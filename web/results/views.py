@@ -39,6 +39,7 @@ from ledger.results.workflow import RULEBOOK
 from web.core.domain_text import explain, field_errors
 from web.core.errors import render_error
 from web.core.extensions import sanhu
+from web.core.files import send_private
 from web.core.labels import CLASS_LABELS
 from web.supervision.views import notice_label
 
@@ -85,7 +86,9 @@ REASONS = {
     "only the observing unit changes a pair": _l("Only the observing unit changes a pair."),
     "only the pair and its observing unit record visits":
         _l("Only the pair and its observing unit record visits."),
-    "check the visit": _l("Check the visit's date, people and what was learned."),
+    "check the visit": _l("Check the visit's date, people and what was learned, and that "
+                          "the photos are images (at most 10)."),
+    "a visit's photos are images": _l("A visit's photos are images (JPEG, PNG …)."),
     "the partner is another unit of the same level in the county":
         _l("The partner is another unit of the same level in the county."),
     "the objection has been answered already": _l("The objection has been answered already."),
@@ -372,7 +375,9 @@ def pair(pair_id: int):
                 else:
                     typed = {"day": form.get("day", ""), "who": form.get("who", ""),
                              "learned": form.get("learned", "")}
-                    pairing.record_visit(uow, pair_id, actor, **typed)
+                    photos = [(f.stream, f.filename) for f in request.files.getlist("photos")
+                              if getattr(f, "filename", "")]
+                    pairing.record_visit(uow, pair_id, actor, **typed, photos=photos)
             except NotFound:
                 raise
             except PermissionDenied as exc:
@@ -393,6 +398,17 @@ def pair(pair_id: int):
         html = render_template("results/pair.html", view=view, cycle=cycle, choices=choices,
                                message=message, typed=typed)
     return html, status
+
+
+@bp.route("/pairs/<int:pair_id>/photos/<int:photo_id>")
+@login_required
+def pair_photo(pair_id: int, photo_id: int):
+    """A photo of an exchange visit, only for those who see the pair."""
+    with sanhu().uow() as uow:
+        photo = pairing.photo_for_download(uow, pair_id, photo_id, current_user.actor)
+        path = uow.evidence.path_for(photo.sha256)
+        mime, name = photo.mime, photo.original_name
+    return send_private(path, mime, name, inline=request.args.get("inline") == "1")
 
 
 @bp.route("/settings", methods=["GET", "POST"])
