@@ -11,8 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    Date,
+    DateTime,
     Integer,
     Select,
     and_,
@@ -95,6 +98,14 @@ class ItemFilter:
     light: str | None = None
     text: str | None = None
     responsible_user_id: int | None = None
+    #: "valid" (not dismissed), "rectified" (closed as rectified), "on_time" (rectified
+    #: by the deadline) or "dismissed" (撤销): what the dashboards count
+    outcome: str | None = None
+    #: problems recorded / closed in this month (``2026-11``, in ``zone``)
+    found_month: str | None = None
+    closed_month: str | None = None
+    #: the zone of the months and of "on time" (the app's, not the user's input)
+    zone: str = "Asia/Shanghai"
 
 
 @dataclass
@@ -111,6 +122,59 @@ class Page:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
+
+
+OUTCOMES = ("valid", "rectified", "on_time", "dismissed")
+
+
+def month_bounds(month: str, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    """The first instant of a local month and of the next, in UTC."""
+    try:
+        year, mon = (int(p) for p in month.split("-"))
+        first = dt.datetime(year, mon, 1, tzinfo=zone)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError("a month looks like 2026-11",
+                              fields={"month": "invalid"}) from exc
+    after = dt.datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=zone)
+    return first.astimezone(dt.UTC), after.astimezone(dt.UTC)
+
+
+def _offset_hours(zone: dt.tzinfo) -> int:
+    """The zone's offset from UTC in whole hours (Asia/Shanghai: 8, no summer time)."""
+    return int(dt.datetime(2026, 1, 1, tzinfo=zone).utcoffset().total_seconds() // 3600)
+
+
+def local_month(session: Session, column, zone: dt.tzinfo):
+    """``column``'s month in ``zone`` as ``YYYY-MM``, in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone(str(zone), column), "YYYY-MM")
+    return func.strftime("%Y-%m", column, f"{_offset_hours(zone):+d} hours")
+
+
+def local_date(session: Session, column, zone: dt.tzinfo):
+    """``column``'s calendar day in ``zone``, in SQL (a date on PostgreSQL, text on SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone(str(zone), column), Date)
+    return func.date(column, f"{_offset_hours(zone):+d} hours")
+
+
+def on_time_clause(session: Session, zone: dt.tzinfo):
+    """Closed as rectified before the end of the deadline's day (in ``zone``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        end = func.timezone(str(zone), cast(Item.deadline + 1, DateTime))
+    else:
+        end = func.datetime(Item.deadline, "+1 day", f"{-_offset_hours(zone):+d} hours")
+    return and_(Item.resolution == "rectified", Item.deadline.is_not(None), Item.closed_at < end)
+
+
+def outcome_clause(session: Session, outcome: str, zone: dt.tzinfo):
+    if outcome == "valid":
+        return Item.resolution.is_distinct_from("dismissed")
+    if outcome in ("rectified", "dismissed"):
+        return Item.resolution == outcome
+    if outcome == "on_time":
+        return on_time_clause(session, zone)
+    raise ValidationError(f"unknown outcome {outcome!r}", fields={"outcome": "unknown"})
 
 
 def _status_clause(status: str):
@@ -160,6 +224,12 @@ def scoped_items(session: Session, actor: Actor, flt: ItemFilter, today: dt.date
     elif flt.overdue is False:
         q = q.where(or_(open_predicate(session, negate=True), Item.deadline >= today,
                         Item.deadline.is_(None)))
+    if flt.outcome:
+        q = q.where(outcome_clause(session, flt.outcome, ZoneInfo(flt.zone)))
+    for column, month in ((Item.created_at, flt.found_month), (Item.closed_at, flt.closed_month)):
+        if month:
+            first, after = month_bounds(month, ZoneInfo(flt.zone))
+            q = q.where(column >= first, column < after)
     if flt.light:
         q = q.where(_light_expr(session, today, warning_days) == flt.light)
     if flt.text and flt.text.strip():

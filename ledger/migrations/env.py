@@ -10,6 +10,7 @@ from sqlalchemy import engine_from_config, pool
 from ledger.core.db import _sqlite_pragmas, normalise_url
 from ledger.core.models import Base
 from ledger.core.settings import Settings
+from ledger.dashboard import models as dashboard_models  # noqa: F401  (its tables join Base.metadata)
 from ledger.instance.migrate import include_name
 from ledger.survey import models as survey_models  # noqa: F401  (its tables join Base.metadata)
 

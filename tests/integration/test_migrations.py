@@ -4,6 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from ledger.core.models import Base
+from ledger.dashboard import models as dashboard_models  # noqa: F401  (its tables join Base.metadata)
 from ledger.instance.migrate import include_name
 from ledger.survey import models as survey_models  # noqa: F401  (its tables join Base.metadata)
 
