@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable
 
 from ledger.core.models import CycleKind
+from ledger.dashboard import summary as dashboard_summary
 from ledger.instance.bootstrap import Sanhu, bootstrap
 from ledger.notify import reminders
 from ledger.notify.delivery import deliver_now
@@ -126,6 +127,19 @@ def observation_sweep(app: Sanhu | None = None, force: bool = False) -> str:
         return {"late": late, "reminded": reminded.total}
 
     return _run(app, "observation_sweep", day.isoformat(), work, force=force)
+
+
+def dashboard_refresh(app: Sanhu | None = None, force: bool = False) -> str:
+    """Every few minutes: recount the dashboards' summary tables from the ledger."""
+    app = app or current_app()
+
+    def work() -> dict:
+        with app.uow() as uow:
+            done = dashboard_summary.refresh(uow)
+        return {"units": done.units, "seconds": round(done.seconds, 2)}
+
+    return _run(app, "dashboard_refresh", "latest", work, force=True,
+                stale=dt.timedelta(minutes=30))
 
 
 def deliver(app: Sanhu | None = None, force: bool = False) -> str:

@@ -77,6 +77,9 @@ def job_specs(settings: Settings, env: dict[str, str] | None = None) -> list[Job
                 "排名公示与报送提醒 (ranking, 公示 and report reminders)"),
         JobSpec("observation_sweep", "schedules.jobs:observation_sweep", cron(hour=7, minute=45),
                 "观摩进度提醒与逾期标记 (observation reminders and late marking)"),
+        JobSpec("dashboard_refresh", "schedules.jobs:dashboard_refresh",
+                IntervalTrigger(minutes=10, start_date=epoch, timezone=zone),
+                "看板数据汇总 (recount the dashboards)"),
         JobSpec("deliver", "schedules.jobs:deliver",
                 IntervalTrigger(minutes=1, start_date=epoch, timezone=zone),
                 "发送邮件和 Webhook (send e-mail and webhook messages)"),
@@ -213,6 +216,7 @@ RUNNABLE = {
     "report_reminders": jobs.report_reminders,
     "results_reminders": jobs.results_reminders,
     "observation_sweep": jobs.observation_sweep,
+    "dashboard_refresh": jobs.dashboard_refresh,
     "deliver": jobs.deliver,
 }
 

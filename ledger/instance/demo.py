@@ -37,6 +37,7 @@ from ledger.core.models import (
     Unit,
     User,
 )
+from ledger.dashboard import summary as dashboard_summary
 from ledger.instance.bootstrap import Sanhu
 from ledger.items import services as svc
 from ledger.observations import record
@@ -111,6 +112,8 @@ def load_demo(sanhu: Sanhu, seed: int = 2026) -> list[DemoLogin]:
     _surveys(sanhu, cast, rnd)
     with sanhu.uow() as uow:
         mark_late(uow, uow.today())  # last quarter's unfinished visits (the daily job does this)
+    with sanhu.uow() as uow:
+        dashboard_summary.refresh(uow)  # the dashboards at once (the job recounts every 10 min)
     return logins
 
 

@@ -30,6 +30,7 @@ JOB_NAMES = {
     "overdue_digest": _l("Overdue digest for supervisors"),
     "report_reminders": _l("Report reminders at quarter and half-year end"),
     "results_reminders": _l("Ranking, 公示 and report deadline reminders"),
+    "dashboard_refresh": _l("Recount the dashboards"),
     "deliver": _l("Send e-mail and webhook messages"),
     "observation_sweep": _l("Observation reminders before the period ends; mark late ones"),
 }
