@@ -1,16 +1,16 @@
 """The dashboards' summary tables (dash_units, dash_months, dash_standards), rebuilt by
 the ``dashboard_refresh`` job.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
