@@ -77,6 +77,8 @@ def job_specs(settings: Settings, env: dict[str, str] | None = None) -> list[Job
                 "排名公示与报送提醒 (ranking, 公示 and report reminders)"),
         JobSpec("observation_sweep", "schedules.jobs:observation_sweep", cron(hour=7, minute=45),
                 "观摩进度提醒与逾期标记 (observation reminders and late marking)"),
+        JobSpec("evidence_gc", "schedules.jobs:evidence_gc", cron(hour=3, minute=30),
+                "清理无引用的佐证文件 (remove evidence files nothing references)"),
         JobSpec("deliver", "schedules.jobs:deliver",
                 IntervalTrigger(minutes=1, start_date=epoch, timezone=zone),
                 "发送邮件和 Webhook (send e-mail and webhook messages)"),
@@ -213,6 +215,7 @@ RUNNABLE = {
     "report_reminders": jobs.report_reminders,
     "results_reminders": jobs.results_reminders,
     "observation_sweep": jobs.observation_sweep,
+    "evidence_gc": jobs.evidence_gc,
     "deliver": jobs.deliver,
 }
 

@@ -386,7 +386,7 @@ class ObservationFile(Base):
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("observation_plans.id"), index=True)
     section: Mapped[str | None] = mapped_column(String(16))
     standard_id: Mapped[int | None] = mapped_column(ForeignKey("standards.id"))
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(Integer)
     mime: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(16))

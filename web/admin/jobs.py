@@ -32,6 +32,7 @@ JOB_NAMES = {
     "results_reminders": _l("Ranking, 公示 and report deadline reminders"),
     "deliver": _l("Send e-mail and webhook messages"),
     "observation_sweep": _l("Observation reminders before the period ends; mark late ones"),
+    "evidence_gc": _l("Remove evidence files nothing refers to"),
 }
 OUTCOMES = {
     "ok": _l("ok"),
