@@ -15,6 +15,7 @@ import logging
 import os
 from collections.abc import Callable
 
+from ledger.core.evidence_gc import collect_garbage
 from ledger.core.models import CycleKind
 from ledger.dashboard import summary as dashboard_summary
 from ledger.instance.bootstrap import Sanhu, bootstrap
@@ -142,6 +143,18 @@ def dashboard_refresh(app: Sanhu | None = None, force: bool = False) -> str:
                 stale=dt.timedelta(minutes=30))
 
 
+def evidence_gc(app: Sanhu | None = None, force: bool = False) -> str:
+    """Daily: remove evidence blobs nothing references and stale uploads (a day old)."""
+    app = app or current_app()
+    day = today(app)
+
+    def work() -> dict:
+        with app.uow() as uow:
+            return collect_garbage(uow)
+
+    return _run(app, "evidence_gc", day.isoformat(), work, force=force)
+
+
 def deliver(app: Sanhu | None = None, force: bool = False) -> str:
     """Every minute: send due e-mail and webhook deliveries (retries included)."""
     app = app or current_app()
@@ -171,4 +184,5 @@ RUN_KEYS: dict[str, Callable[[dt.date], str]] = {
     "report_reminders": dt.date.isoformat,
     "results_reminders": dt.date.isoformat,
     "observation_sweep": dt.date.isoformat,
+    "evidence_gc": dt.date.isoformat,
 }

@@ -80,6 +80,8 @@ def job_specs(settings: Settings, env: dict[str, str] | None = None) -> list[Job
         JobSpec("dashboard_refresh", "schedules.jobs:dashboard_refresh",
                 IntervalTrigger(minutes=10, start_date=epoch, timezone=zone),
                 "看板数据汇总 (recount the dashboards)"),
+        JobSpec("evidence_gc", "schedules.jobs:evidence_gc", cron(hour=3, minute=30),
+                "清理无引用的佐证文件 (remove evidence files nothing references)"),
         JobSpec("deliver", "schedules.jobs:deliver",
                 IntervalTrigger(minutes=1, start_date=epoch, timezone=zone),
                 "发送邮件和 Webhook (send e-mail and webhook messages)"),
@@ -217,6 +219,7 @@ RUNNABLE = {
     "results_reminders": jobs.results_reminders,
     "observation_sweep": jobs.observation_sweep,
     "dashboard_refresh": jobs.dashboard_refresh,
+    "evidence_gc": jobs.evidence_gc,
     "deliver": jobs.deliver,
 }
 

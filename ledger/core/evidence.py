@@ -26,7 +26,18 @@ module keeps those files safe and makes them retrievable again. Design:
   text, other archives, other compound files (e.g. ``.msi`` installers).
 * **The file name is metadata only.** :func:`safe_display_name` reduces an
   uploader's file name to a harmless display string to keep next to the digest;
-  it is never used to build a path.
+  it is never used to build a path. A name whose extension contradicts the
+  content (a JPEG called ``.hta``, a PNG called ``setup.exe``) is refused, and
+  :func:`download_name` always serves a file under an extension of its
+  detected type, whatever the stored name says.
+* **Staged until accepted.** :meth:`EvidenceStore.stage` checks an upload and
+  leaves it in ``tmp/``; only :meth:`EvidenceStore.commit`, called inside the
+  transaction that records the file, moves it into the blob tree, and
+  :meth:`EvidenceStore.discard` removes it on every other path. A page that
+  keeps a file for a retry moves it to ``kept/`` under a random id
+  (:meth:`EvidenceStore.keep`), valid for :data:`KEPT_MAX_AGE`. Whatever is
+  left behind (a crash, a transaction that lost a race after the move) is
+  removed by the daily ``evidence_gc`` job (:mod:`ledger.core.evidence_gc`).
 
 Detected types and the MIME types reported (``kind`` / ``mime``):
 
@@ -41,7 +52,8 @@ office     ``application/vnd.openxmlformats-officedocument.wordprocessingml.docu
            ``application/vnd.openxmlformats-officedocument.spreadsheetml.sheet``,
            ``application/vnd.openxmlformats-officedocument.presentationml.presentation``
            (OOXML: a ZIP holding ``[Content_Types].xml`` and ``word/``, ``xl/`` or
-           ``ppt/``); ``application/msword``, ``application/vnd.ms-excel``,
+           ``ppt/``, and nothing dangerous: see :mod:`ledger.core.ooxml`);
+           ``application/msword``, ``application/vnd.ms-excel``,
            ``application/vnd.ms-powerpoint`` (legacy OLE2 compound files, told
            apart by their ``WordDocument``, ``Workbook``/``Book`` or
            ``PowerPoint Document`` stream)
@@ -50,7 +62,8 @@ office     ``application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 Legacy compound files are classified by their directory rather than accepted
 on the magic number alone, so that the reported MIME type is precise (the web
 layer can derive a download extension from it) and so that other compound
-files, notably Windows Installer packages, are refused.
+files, notably Windows Installer packages, are refused, as are those carrying
+a macro project (a ``Macros`` or ``_VBA_PROJECT_CUR`` storage).
 
 This is domain code: standard library plus ``filetype`` only.
 """
@@ -58,15 +71,16 @@ This is domain code: standard library plus ``filetype`` only.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import os
 import re
+import secrets
 import struct
 import tempfile
 import unicodedata
-import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -75,12 +89,18 @@ from filetype.types import archive as _ft_archive
 from filetype.types import image as _ft_image
 
 from ledger.core.errors import EvidenceRejected, NotFound
+from ledger.core.ooxml import PackageRefused, inspect_package
 
 __all__ = [
     "CHUNK_SIZE",
     "DEFAULT_MAX_BYTES",
+    "EXTENSIONS",
+    "KEPT_MAX_AGE",
     "EvidenceStore",
+    "StagedFile",
     "StoredBlob",
+    "declared_extension",
+    "download_name",
     "safe_display_name",
 ]
 
@@ -89,10 +109,15 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 #: Size of the chunks in which input is read, hashed and written (64 KiB).
 CHUNK_SIZE = 64 * 1024
 
+#: how long a file kept for a retry (after a refused form) stays usable
+KEPT_MAX_AGE = dt.timedelta(hours=12)
+
 _BLOB_MODE = 0o640
 _DIR_MODE = 0o750
 _HEAD_BYTES = 8192
 _DIGEST_RE = re.compile(r"[0-9a-f]{64}")
+_KEPT_ID_RE = re.compile(r"[0-9a-f]{32}")
+_SHARD_RE = re.compile(r"[0-9a-f]{2}")
 _MAX_DISPLAY_NAME = 200
 
 KIND_IMAGE = "image"
@@ -125,11 +150,33 @@ _HEIC_BRANDS = frozenset({"heic", "heix", "heim", "heis"})
 _AVIF_BRANDS = frozenset({"avif", "avis"})
 
 _ZIP_MAGIC = b"PK\x03\x04"
-_OOXML_FOLDERS = (
-    ("word/", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    ("xl/", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    ("ppt/", "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+
+#: the extension a file is served under, by detected MIME type
+EXTENSIONS = {
+    "image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
+    "image/heic": "heic", "image/heif": "heif", "application/pdf": "pdf",
+    _DOCX: "docx", _XLSX: "xlsx", _PPTX: "pptx", "application/msword": "doc",
+    "application/vnd.ms-excel": "xls", "application/vnd.ms-powerpoint": "ppt",
+}
+# Spellings of each type's own extension (kept in a download name as the user wrote it).
+_OWN = {
+    "image/jpeg": {"jpg", "jpeg", "jpe", "jfif"}, "image/heic": {"heic", "heif", "hif"},
+    "image/heif": {"heif", "heic", "hif"}, "application/msword": {"doc", "wps"},
+    "application/vnd.ms-excel": {"xls", "et"}, "application/vnd.ms-powerpoint": {"ppt", "dps"},
+}
+# Extensions a name may declare without contradicting the content: its own type's,
+# or a sibling's (a photo saved as .jpg that is a PNG; a .docx saved as .doc;
+# WPS Office's .wps/.et/.dps). Anything else contradicts it and is refused.
+_IMAGE_EXTS = frozenset({"jpg", "jpeg", "jpe", "jfif", "png", "gif", "webp", "heic", "heif",
+                         "hif"})
+_FAMILIES = (
+    frozenset({"doc", "docx", "wps"}), frozenset({"xls", "xlsx", "et"}),
+    frozenset({"ppt", "pptx", "dps"}), frozenset({"pdf"}), _IMAGE_EXTS,
 )
+_DECLARED_RE = re.compile(r"\.([0-9A-Za-z]{1,5})$")
 
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Main stream of each legacy Office application (compared case-insensitively,
@@ -144,7 +191,10 @@ _CFB_MAXREGSECT = 0xFFFFFFFA
 _CFB_ENDOFCHAIN = 0xFFFFFFFE
 _CFB_NOSTREAM = 0xFFFFFFFF
 _CFB_DIR_ENTRY = 128
+_CFB_TYPE_STORAGE = 1
 _CFB_TYPE_STREAM = 2
+# Storages holding a VBA project: Word's "Macros", Excel's "_VBA_PROJECT_CUR".
+_OLE2_MACRO_STORAGES = frozenset({"macros", "_vba_project_cur"})
 _CFB_TYPE_ROOT = 5
 
 # Characters Windows forbids in file names; replaced so that a display name can
@@ -169,6 +219,20 @@ class StoredBlob:
     kind: str
 
 
+@dataclass(frozen=True)
+class StagedFile:
+    """An upload checked by content and size that is not in the blob store yet.
+
+    ``path`` lies in the store's ``tmp/`` folder (this request's upload) or in
+    ``kept/`` (kept for a retry, under ``kept_id``). ``name`` is the display name.
+    """
+
+    path: Path
+    blob: StoredBlob
+    name: str
+    kept_id: str | None = None
+
+
 class EvidenceStore:
     """Content-addressed blob store for evidence files under a private ``root``.
 
@@ -188,23 +252,46 @@ class EvidenceStore:
         """Folder for uploads in progress (same filesystem as the blobs)."""
         return self.root / "tmp"
 
-    def store(self, data: bytes | BinaryIO, kinds: tuple[str, ...] | None = None) -> StoredBlob:
-        """Store ``data`` (bytes or a binary stream) and describe the blob; with ``kinds``,
-        only content of those kinds (``("image",)`` for photos) is accepted.
+    @property
+    def kept_dir(self) -> Path:
+        """Folder of files kept for a retry after a refused form (see :meth:`keep`)."""
+        return self.root / "kept"
+
+    def store(self, data: bytes | BinaryIO, filename: str | None = None,
+              kinds: tuple[str, ...] | None = None) -> StoredBlob:
+        """Stage ``data`` and commit it at once (:meth:`stage`, then :meth:`commit`).
+
+        For callers that have nothing to refuse after the file's own checks;
+        services that may still refuse the request stage first and commit last.
+        """
+        staged = self.stage(data, filename, kinds)
+        try:
+            return self.commit(staged)
+        finally:
+            self.discard(staged)
+
+    def stage(self, data: bytes | BinaryIO, filename: str | None = None,
+              kinds: tuple[str, ...] | None = None) -> StagedFile:
+        """Check ``data`` (bytes or a binary stream) and leave it in ``tmp/``; with
+        ``kinds``, only content of those kinds (``("image",)`` for photos) is accepted.
 
         The input is streamed in chunks into a temporary file while it is hashed
-        and counted, its type is detected from the content, and the file is then
-        moved atomically to its content-addressed path (or discarded if that blob
-        already exists).
+        and counted, and its type is detected from the content. When
+        ``filename`` is given, its extension must not contradict the content.
+        Nothing enters the blob tree until :meth:`commit`; :meth:`discard`
+        removes the staged file.
 
         Raises :class:`~ledger.core.errors.EvidenceRejected` with code
-        ``evidence_too_large`` (more than ``max_bytes``), ``evidence_empty`` or
-        ``evidence_type_refused``; no file is left behind in any of these cases.
+        ``evidence_too_large`` (more than ``max_bytes``), ``evidence_empty``,
+        ``evidence_type_refused``, ``evidence_office_unsafe`` (macros, programs,
+        archives or too much data inside an Office file) or
+        ``evidence_name_mismatch``; no file is left behind in any of these cases.
         Raises :class:`TypeError` if ``data`` is neither bytes nor a binary stream.
         """
         self.tmp_dir.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=self.tmp_dir)
         tmp_path = Path(tmp_name)
+        name = safe_display_name(filename)
         try:
             with os.fdopen(fd, "wb") as out:
                 os.fchmod(out.fileno(), _BLOB_MODE)
@@ -217,17 +304,80 @@ class EvidenceStore:
             if kinds is not None and kind not in kinds:
                 raise _rejected("This kind of file is not accepted here.",
                                 "evidence_type_refused")
-            final = self._blob_path(sha256)
-            if final.exists():
-                tmp_path.unlink()
-            else:
-                final.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
-                os.replace(tmp_path, final)
+            if filename:
+                _check_name(name, mime)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 tmp_path.unlink()
             raise
-        return StoredBlob(sha256=sha256, size=size, mime=mime, kind=kind)
+        return StagedFile(tmp_path, StoredBlob(sha256=sha256, size=size, mime=mime, kind=kind),
+                          name)
+
+    def commit(self, staged: StagedFile) -> StoredBlob:
+        """Move a staged file to its content-addressed path (call it inside the transaction).
+
+        A blob that exists already is kept and its time refreshed, so the
+        garbage collector sees it as young while the new reference commits.
+        Raises :class:`~ledger.core.errors.NotFound` when the staged file is
+        gone (a kept file used twice, or expired and collected).
+        """
+        final = self._blob_path(staged.blob.sha256)
+        final.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        try:
+            if final.exists():
+                staged.path.unlink()
+            else:
+                os.replace(staged.path, final)
+        except FileNotFoundError:
+            raise NotFound("The uploaded file is no longer available; upload it again.") \
+                from None
+        os.utime(final)
+        return staged.blob
+
+    def discard(self, staged: StagedFile) -> None:
+        """Remove a staged or kept file (nothing happens if it was committed or is gone)."""
+        with contextlib.suppress(FileNotFoundError):
+            staged.path.unlink()
+
+    def keep(self, staged: StagedFile) -> StagedFile:
+        """Move a staged file to ``kept/`` under a random id, for a retry of the form.
+
+        A file kept already stays where it is, its time refreshed. The caller
+        hands out the id only inside a token that expires after :data:`KEPT_MAX_AGE`;
+        the garbage collector removes kept files older than that.
+        """
+        if staged.kept_id is not None:
+            os.utime(staged.path)
+            return staged
+        self.kept_dir.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        kept_id = secrets.token_hex(16)
+        path = self.kept_dir / kept_id
+        os.replace(staged.path, path)
+        os.utime(path)
+        return replace(staged, path=path, kept_id=kept_id)
+
+    def kept(self, kept_id: str, blob: StoredBlob, name: str) -> StagedFile | None:
+        """The file kept under ``kept_id`` (described by ``blob``), or None if it is gone."""
+        if not isinstance(kept_id, str) or _KEPT_ID_RE.fullmatch(kept_id) is None:
+            return None
+        path = self.kept_dir / kept_id
+        if not path.is_file() or path.stat().st_size != blob.size:
+            return None
+        return StagedFile(path, blob, name, kept_id)
+
+    def blob_files(self) -> Iterator[tuple[str, Path]]:
+        """Every blob in the store as (digest, path), for the garbage collector."""
+        if not self.root.is_dir():
+            return
+        for first in sorted(self.root.iterdir()):
+            if not (first.is_dir() and _SHARD_RE.fullmatch(first.name)):
+                continue
+            for second in sorted(first.iterdir()):
+                if not (second.is_dir() and _SHARD_RE.fullmatch(second.name)):
+                    continue
+                for path in sorted(second.iterdir()):
+                    if _DIGEST_RE.fullmatch(path.name) and path.is_file():
+                        yield path.name, path
 
     def path_for(self, sha256: str) -> Path:
         """Return the path of the blob with digest ``sha256``.
@@ -300,6 +450,46 @@ def safe_display_name(name: str | None) -> str:
     return text
 
 
+def declared_extension(name: str | None) -> str | None:
+    """The extension a file name declares, lowercased: 1–5 letters or digits, one a letter.
+
+    ``整改报告.hta`` declares ``hta``; ``会议记录12.01`` and ``IMG_0001`` declare none.
+    """
+    match = _DECLARED_RE.search(name or "")
+    if match is None or not any(c.isalpha() for c in match.group(1)):
+        return None
+    return match.group(1).lower()
+
+
+def download_name(name: str | None, mime: str) -> str:
+    """The name a stored file is served under: its display name with the detected extension.
+
+    The uploader's extension is kept when it is one of the type's own spellings
+    (``IMG_0001.JPEG``); otherwise it is replaced (``整改报告.hta`` → ``整改报告.jpg``)
+    or added (``方案`` → ``方案.docx``), so a download never opens as a program.
+    """
+    shown = safe_display_name(name)
+    extension = EXTENSIONS.get(mime, "bin")
+    declared = declared_extension(shown)
+    if declared is not None and declared in _OWN.get(mime, {extension}):
+        return shown
+    stem = shown[: -len(declared) - 1] if declared is not None else shown
+    return f"{stem.rstrip('. ') or 'file'}.{extension}"
+
+
+def _check_name(name: str, mime: str) -> None:
+    """Refuse a name whose extension contradicts the detected content."""
+    declared = declared_extension(name)
+    if declared is None:
+        return
+    own = EXTENSIONS[mime]
+    if any(declared in family and own in family for family in _FAMILIES):
+        return
+    raise _rejected(
+        f"The file name ends in .{declared} but the file is a .{own} file; nothing was stored.",
+        "evidence_name_mismatch", extension=declared, detected=own)
+
+
 def _rejected(message: str, code: str, **details: object) -> EvidenceRejected:
     return EvidenceRejected(message, code=code, fields={"file": message}, **details)
 
@@ -341,7 +531,13 @@ def _detect_type(path: Path) -> tuple[str, str]:
     if heif is not None:
         return heif, KIND_IMAGE
     if head.startswith(_ZIP_MAGIC):
-        mime = _ooxml_mime(path)
+        try:
+            mime = inspect_package(path)
+        except PackageRefused as exc:
+            raise _rejected(
+                f"This Office document is not accepted ({exc.reason}): it contains macros, "
+                "programs, embedded objects or archives, or is too large once unpacked.",
+                "evidence_office_unsafe", reason=exc.reason) from None
         if mime is not None:
             return mime, KIND_OFFICE
     raise _type_refused()
@@ -372,21 +568,6 @@ def _heif_mime(head: bytes) -> str | None:
     return None
 
 
-def _ooxml_mime(path: Path) -> str | None:
-    """MIME type of an Office Open XML package judged by its member list, else None."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = [n.lower() for n in archive.namelist()]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, struct.error):
-        return None
-    if "[content_types].xml" not in names:
-        return None
-    for folder, mime in _OOXML_FOLDERS:
-        if any(n.startswith(folder) for n in names):
-            return mime
-    return None
-
-
 def _ole2_office_mime(f: BinaryIO) -> str | None:
     """MIME type of a legacy Office compound file, by its root streams, else None.
 
@@ -397,16 +578,21 @@ def _ole2_office_mime(f: BinaryIO) -> str | None:
     store's limit).
     """
     try:
-        names = _ole2_root_stream_names(f)
+        names, storages = _ole2_root_entries(f)
     except (struct.error, ValueError, IndexError, OSError):
         return None
+    if storages & _OLE2_MACRO_STORAGES:
+        raise _rejected("This Office document is not accepted (macro project): it contains "
+                        "macros, programs, embedded objects or archives, or is too large "
+                        "once unpacked.", "evidence_office_unsafe", reason="macro project")
     for stream, mime in _OLE2_STREAMS:
         if stream in names:
             return mime
     return None
 
 
-def _ole2_root_stream_names(f: BinaryIO) -> set[str]:
+def _ole2_root_entries(f: BinaryIO) -> tuple[set[str], set[str]]:
+    """Lowercased names of the root storage's streams and of its storages."""
     f.seek(0)
     header = f.read(512)
     if len(header) < 512 or header[:8] != _OLE2_MAGIC:
@@ -477,6 +663,7 @@ def _ole2_root_stream_names(f: BinaryIO) -> set[str]:
         raise ValueError("no root entry")
 
     names: set[str] = set()
+    storages: set[str] = set()
     stack, visited = [root_child], set()
     while stack:
         i = stack.pop()
@@ -488,5 +675,7 @@ def _ole2_root_stream_names(f: BinaryIO) -> set[str]:
         name, obj_type, left, right, _child = entry(i)
         if obj_type == _CFB_TYPE_STREAM:
             names.add(name.lower())
+        elif obj_type == _CFB_TYPE_STORAGE:
+            storages.add(name.lower())
         stack += (left, right)
-    return names
+    return names, storages

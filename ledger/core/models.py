@@ -386,7 +386,7 @@ class ObservationFile(Base):
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("observation_plans.id"), index=True)
     section: Mapped[str | None] = mapped_column(String(16))
     standard_id: Mapped[int | None] = mapped_column(ForeignKey("standards.id"))
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(Integer)
     mime: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(16))
@@ -925,7 +925,8 @@ class PairVisitPhoto(Base):
     __tablename__ = "pair_visit_photos"
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("pair_visits.id"), index=True)
-    sha256: Mapped[str] = mapped_column(String(64))
+    #: indexed for the evidence garbage collection's lookups
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(Integer)
     mime: Mapped[str] = mapped_column(String(128))
     original_name: Mapped[str] = mapped_column(String(255))

@@ -27,7 +27,7 @@ from ledger.core.errors import (
     PermissionDenied,
     ValidationError,
 )
-from ledger.core.evidence import safe_display_name
+from ledger.core.evidence import StagedFile
 from ledger.core.models import (
     Cycle,
     Evidence,
@@ -62,9 +62,14 @@ DISMISS_REASONS = ("duplicate", "not_a_problem", "other")
 
 @dataclass(frozen=True)
 class Upload:
-    """A file handed to a service: its bytes (or a stream) and the uploader's name for it."""
+    """A file handed to a service: its bytes (or a stream) and the uploader's name for it.
 
-    data: bytes | BinaryIO
+    ``data`` may also be a file the caller staged already (``EvidenceStore.stage``
+    or ``keep``): the service then commits it when the event is accepted and
+    leaves it to the caller otherwise.
+    """
+
+    data: bytes | BinaryIO | StagedFile
     filename: str | None = None
 
 
@@ -170,9 +175,25 @@ def _check(uow: UnitOfWork, item: ItemSnapshot, actor: Actor, event: str,
     return ctx
 
 
-def _store_uploads(uow: UnitOfWork, uploads: Sequence[Upload]) -> list[tuple]:
-    """Put the files into the evidence store (content-addressed, so retries cost nothing)."""
-    return [(uow.evidence.store(up.data), safe_display_name(up.filename)) for up in uploads]
+def _stage_uploads(uow: UnitOfWork, uploads: Sequence[Upload]) -> tuple[list, list]:
+    """Check the files and stage them; returns (all staged, those staged here).
+
+    Nothing enters the evidence store yet: the transition commits them only
+    once its version-checked update has succeeded.
+    """
+    staged, own = [], []
+    try:
+        for up in uploads:
+            if isinstance(up.data, StagedFile):
+                staged.append(up.data)
+            else:
+                own.append(uow.evidence.stage(up.data, up.filename))
+                staged.append(own[-1])
+    except BaseException:
+        for s in own:
+            uow.evidence.discard(s)
+        raise
+    return staged, own
 
 
 def _history(uow: UnitOfWork, item, actor: Actor, event: str, from_status: str | None,
@@ -209,12 +230,23 @@ def _transition(uow: UnitOfWork, item_id: int, actor: Actor, event: str, *,
     """The shared path of every event: check, fire, apply, record, commit."""
     item = _load_item(uow, item_id, actor)
     ctx = _check(uow, item, actor, event, expected_version, inputs)
-    from_status, old_version = item.status, item.version
-    old_state, old_submitted = item.state, item.submitted
     changes: dict[str, object] = {}
     if apply is not None:
         apply(item, changes)  # validates input before anything moves
-    blobs = _store_uploads(uow, uploads)
+    staged, own = _stage_uploads(uow, uploads)
+    try:
+        return _apply_transition(uow, item, actor, event, ctx, changes, note, staged)
+    finally:
+        for s in own:  # committed ones moved away already; refused ones go
+            uow.evidence.discard(s)
+
+
+def _apply_transition(uow: UnitOfWork, item: ItemSnapshot, actor: Actor, event: str, ctx,
+                      changes: dict, note: str | None, staged: Sequence[StagedFile]
+                      ) -> ItemResult:
+    """Fire, write the version-checked update, move the staged files in, record, commit."""
+    from_status, old_version = item.status, item.version
+    old_state, old_submitted = item.state, item.submitted
     fire(item, event, actor, ctx)
     for name, value in changes.items():
         if name in ItemSnapshot.__slots__:
@@ -233,6 +265,9 @@ def _transition(uow: UnitOfWork, item_id: int, actor: Actor, event: str, *,
         uow.rollback()
         raise Conflict("the item was changed by someone else; reload and try again",
                        status=from_status)
+    # only now do the files enter the store; if the commit below still fails, the
+    # unreferenced blobs are removed by the daily evidence_gc job
+    blobs = [(uow.evidence.commit(s), s.name) for s in staged]
     _history(uow, item, actor, event, from_status, note,
              {k: _jsonable(v) for k, v in changes.items() if k not in NOT_HISTORY}, blobs)
     uow.commit()
@@ -296,6 +331,19 @@ def _next_number(uow: UnitOfWork, prefix: str) -> int:
         index_elements=["prefix"], set_={"last": NumberSequence.__table__.c.last + 1}
     ).returning(NumberSequence.__table__.c.last)
     return int(uow.session.execute(ins).scalar_one())
+
+
+def check_event(uow: UnitOfWork, item_id: int, actor: Actor, event: str) -> None:
+    """Raise what firing ``event`` now would raise for who and when, inputs aside.
+
+    ``NotFound`` outside the actor's scope, ``PermissionDenied`` for the wrong
+    role or unit, ``InvalidTransition`` in the wrong state. Pages call it before
+    reading any upload, so a refused request never writes a file.
+    """
+    item = _load_item(uow, item_id, actor)
+    rule, ctx = RULES_BY_EVENT[event], uow.context()
+    if RULEBOOK.refusal(rule, item, actor, ctx) is not None:
+        RULEBOOK.require(rule, item, actor, ctx, {})
 
 
 def available_events(uow: UnitOfWork, item_id: int, actor: Actor) -> list[str]:

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from ledger.core.actors import Actor
 from ledger.core.db import dialect_insert
 from ledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ledger.core.evidence import safe_display_name
 from ledger.core.models import (
     AppSetting,
     Cycle,
@@ -321,22 +320,27 @@ def attach_plan_file(uow: UnitOfWork, cycle_id: object, actor: Actor, *, data,
                      filename: str) -> int:
     """Attach a document or photo to the plan (an empty plan is created if needed).
 
-    Refused types raise ``EvidenceRejected`` before anything is written.
+    Refused types (and names contradicting the content) raise ``EvidenceRejected``
+    before anything is written; the file enters the store only with its row.
     """
     cycle = _cycle(uow, cycle_id)
     unit = observing_unit(uow, cycle, actor)
-    blob = uow.evidence.store(data)
-    plan = _plan(uow.session, cycle, unit.id)
-    if plan is None:
-        plan = ObservationPlan(cycle_id=cycle.id, observing_unit_id=unit.id,
-                               updated_by_id=actor.id, updated_at=uow.now())
-        uow.session.add(plan)
-        uow.flush()
-    row = ObservationFile(plan_id=plan.id, sha256=blob.sha256, size=blob.size, mime=blob.mime,
-                          kind=blob.kind, original_name=safe_display_name(filename),
-                          uploaded_by_id=actor.id, uploaded_at=uow.now())
-    uow.session.add(row)
-    uow.commit()
+    staged = uow.evidence.stage(data, filename)
+    try:
+        plan = _plan(uow.session, cycle, unit.id)
+        if plan is None:
+            plan = ObservationPlan(cycle_id=cycle.id, observing_unit_id=unit.id,
+                                   updated_by_id=actor.id, updated_at=uow.now())
+            uow.session.add(plan)
+            uow.flush()
+        blob = uow.evidence.commit(staged)  # only now, with the row about to commit
+        row = ObservationFile(plan_id=plan.id, sha256=blob.sha256, size=blob.size,
+                              mime=blob.mime, kind=blob.kind, original_name=staged.name,
+                              uploaded_by_id=actor.id, uploaded_at=uow.now())
+        uow.session.add(row)
+        uow.commit()
+    finally:
+        uow.evidence.discard(staged)
     return row.id
 
 

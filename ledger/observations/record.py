@@ -32,7 +32,6 @@ from ledger.core.errors import (
     PermissionDenied,
     ValidationError,
 )
-from ledger.core.evidence import safe_display_name
 from ledger.core.models import (
     Cycle,
     Liaison,
@@ -419,19 +418,24 @@ def attach(uow: UnitOfWork, observation_id: object, actor: Actor, *, data, filen
     if not may_fill(uow, seen, actor):
         raise PermissionDenied("only the observing unit and its liaisons fill this record",
                                event="record")
-    # stored before the row lock is taken (a refused type raises here, nothing written)
-    blob = uow.evidence.store(data)
-    obs = _editable(uow, observation_id, actor)
-    if sid is not None and not uow.session.scalar(select(exists().where(and_(
-            ObservationLine.observation_id == obs.id, ObservationLine.standard_id == sid)))):
-        raise ValidationError("this standard is not on this record's checklist",
-                              fields={"standard_id": "not in the checklist"})
-    row = ObservationFile(observation_id=obs.id, section=section, standard_id=sid,
-                          sha256=blob.sha256, size=blob.size, mime=blob.mime, kind=blob.kind,
-                          original_name=safe_display_name(filename), uploaded_by_id=actor.id,
-                          uploaded_at=uow.now())
-    uow.session.add(row)
-    uow.commit()
+    # checked and staged before the row lock is taken (a refused type raises here);
+    # it enters the store only once the record accepts it, and is removed otherwise
+    staged = uow.evidence.stage(data, filename)
+    try:
+        obs = _editable(uow, observation_id, actor)
+        if sid is not None and not uow.session.scalar(select(exists().where(and_(
+                ObservationLine.observation_id == obs.id, ObservationLine.standard_id == sid)))):
+            raise ValidationError("this standard is not on this record's checklist",
+                                  fields={"standard_id": "not in the checklist"})
+        blob = uow.evidence.commit(staged)
+        row = ObservationFile(observation_id=obs.id, section=section, standard_id=sid,
+                              sha256=blob.sha256, size=blob.size, mime=blob.mime,
+                              kind=blob.kind, original_name=staged.name,
+                              uploaded_by_id=actor.id, uploaded_at=uow.now())
+        uow.session.add(row)
+        uow.commit()
+    finally:
+        uow.evidence.discard(staged)
     return row.id
 
 

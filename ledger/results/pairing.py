@@ -161,20 +161,29 @@ def record_visit(uow: UnitOfWork, pair_id: object, actor: Actor, *, day: object,
     if not (_is_member(actor, lagging, partner) or _is_observer(actor, lagging)):
         raise PermissionDenied("only the pair and its observing unit record visits",
                                event="visit")
-    visit = PairVisit(pair_id=pair.id, day=when, who=who, learned=learned,
-                      created_by_id=actor.id, created_at=uow.now())
-    uow.session.add(visit)
-    uow.flush()
-    for data, filename in photos:
-        try:  # a refused type raises before anything is stored or committed
-            blob = uow.evidence.store(data, kinds=("image",))
-        except EvidenceRejected as exc:
-            raise ValidationError("a visit's photos are images",
-                                  fields={"photos": "not an image"}) from exc
-        uow.session.add(PairVisitPhoto(
-            visit_id=visit.id, sha256=blob.sha256, size=blob.size, mime=blob.mime,
-            original_name=safe_display_name(filename), uploaded_by_id=actor.id,
-            uploaded_at=uow.now()))
+    staged = []
+    try:  # checked before anything enters the store; a refused type stores nothing
+        for data, filename in photos:
+            staged.append(uow.evidence.stage(data, filename, kinds=("image",)))
+    except EvidenceRejected as exc:
+        for f in staged:
+            uow.evidence.discard(f)
+        raise ValidationError("a visit's photos are images",
+                              fields={"photos": "not an image"}) from exc
+    try:
+        visit = PairVisit(pair_id=pair.id, day=when, who=who, learned=learned,
+                          created_by_id=actor.id, created_at=uow.now())
+        uow.session.add(visit)
+        uow.flush()
+        for f, (_, filename) in zip(staged, photos, strict=True):
+            blob = uow.evidence.commit(f)
+            uow.session.add(PairVisitPhoto(
+                visit_id=visit.id, sha256=blob.sha256, size=blob.size, mime=blob.mime,
+                original_name=safe_display_name(filename), uploaded_by_id=actor.id,
+                uploaded_at=uow.now()))
+    finally:
+        for f in staged:
+            uow.evidence.discard(f)
     uow.commit()
     return visit.id
 

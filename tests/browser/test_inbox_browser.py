@@ -84,7 +84,7 @@ def test_the_admin_runs_a_job_and_changes_the_reminder_offsets(demo_server, brow
     page.get_by_role("link", name="定时任务").first.click()
     page.wait_for_url(re.compile(r".*/admin/jobs$"))
     rows = page.locator("tr.job")
-    expect(rows).to_have_count(9)
+    expect(rows).to_have_count(10)
     expect(page.locator("#job-observation_sweep")).to_contain_text("观摩提醒")
     row = page.locator("#job-report_reminders")
     expect(row).to_contain_text("每天 09:00")

@@ -190,7 +190,8 @@ def test_the_jobs_overview_shows_trigger_next_run_and_last_outcome(sanhu, world)
         overview = {j["id"]: j for j in jobs_overview(sanhu)}
     assert set(overview) == {"open_village_quarterly", "open_township_half_yearly",
                              "reminder_sweep", "overdue_digest", "report_reminders", "deliver",
-                             "observation_sweep", "results_reminders", "dashboard_refresh"}
+                             "observation_sweep", "results_reminders", "dashboard_refresh",
+                             "evidence_gc"}
     quarterly = overview["open_village_quarterly"]
     assert quarterly["trigger"] == \
         "cron[month='1,4,7,10', day='1', hour='0', minute='5'] Asia/Shanghai"

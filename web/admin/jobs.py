@@ -33,6 +33,7 @@ JOB_NAMES = {
     "dashboard_refresh": _l("Recount the dashboards"),
     "deliver": _l("Send e-mail and webhook messages"),
     "observation_sweep": _l("Observation reminders before the period ends; mark late ones"),
+    "evidence_gc": _l("Remove evidence files nothing refers to"),
 }
 OUTCOMES = {
     "ok": _l("ok"),

@@ -133,6 +133,15 @@ def explain(exc: DomainError) -> str:
             return _("The file is larger than the limit of %(mb).0f MB.", mb=mb)
         if code == "evidence_empty":
             return _("The file is empty.")
+        if code == "evidence_name_mismatch":
+            return _("The file name ends in .%(extension)s, but the file is a .%(detected)s "
+                     "file; it was not stored. Check the file, or rename it, and upload it "
+                     "again.", extension=exc.details.get("extension", ""),
+                     detected=exc.details.get("detected", ""))
+        if code == "evidence_office_unsafe":
+            return _("This Office document contains macros, programs, embedded objects or "
+                     "archives, or is too large once unpacked; it was not stored. Save it "
+                     "as PDF or as a plain document and upload it again.")
         return _("This type of file is not accepted; upload a photo (JPEG, PNG, GIF, WebP, "
                  "HEIC), a PDF or an Office document.")
     if isinstance(exc, PermissionDenied):

@@ -1,11 +1,14 @@
-"""Uploads that survive a failed form.
+"""Uploads that survive a failed form, without entering the evidence store.
 
-Files are put into the evidence store (content-addressed, checked by content
-and size) as soon as they arrive.  When the form then fails — a missing field,
-a conflict with someone else's change — the page carries a signed token per
-file instead of asking for the upload again.  A token names the blob, its
-display name and the user; it is useless to anyone else and says nothing about
-items, so it cannot reach another item's evidence.
+A posted file is checked by content and size and *staged* (``EvidenceStore.stage``):
+it reaches the store only when the service accepts the event.  When the form
+fails instead — a missing field, a conflict with someone else's change — the
+staged file moves to the store's ``kept/`` folder under a random id, and the
+page carries a signed, timed token per file instead of asking for the upload
+again.  A token names the kept file, its description and the user; it expires
+after ``KEPT_MAX_AGE`` (the daily ``evidence_gc`` job removes kept files older
+than that), is useless to anyone else and says nothing about items, so it
+cannot reach another item's evidence.
 """
 
 from __future__ import annotations
@@ -14,53 +17,57 @@ from dataclasses import dataclass
 
 from flask import current_app, request
 from flask_login import current_user
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ledger.core.evidence import safe_display_name
+from ledger.core.evidence import KEPT_MAX_AGE, StagedFile, StoredBlob
 from ledger.core.uow import UnitOfWork
-from ledger.items.services import Upload
 
 FIELD = "kept_file"
 
 
 @dataclass(frozen=True)
 class KeptFile:
+    """A file kept for the retry, as the form lists it (``token`` goes back with the form)."""
+
     token: str
-    sha256: str
     name: str
     size: int
     mime: str
 
 
-def _signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt="sanhu-kept-upload")
+def _signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="sanhu-kept-upload-v2")
 
 
-def keep(uow: UnitOfWork, storage) -> KeptFile:
-    """Store one uploaded file (``werkzeug.FileStorage``); raise ``EvidenceRejected``."""
-    blob = uow.evidence.store(storage.stream)
-    name = safe_display_name(storage.filename)
-    token = _signer().dumps([blob.sha256, name, blob.size, blob.mime, current_user.user.id])
-    return KeptFile(token, blob.sha256, name, blob.size, blob.mime)
+def stage(uow: UnitOfWork, storage) -> StagedFile:
+    """Check and stage one uploaded file (``werkzeug.FileStorage``); raise ``EvidenceRejected``."""
+    return uow.evidence.stage(storage.stream, storage.filename)
 
 
-def kept_from_request() -> list[KeptFile]:
-    """The files kept from an earlier attempt, as listed (and not removed) in the form."""
+def keep(uow: UnitOfWork, staged: StagedFile) -> KeptFile:
+    """Keep a staged file for the retry and sign a fresh token for it."""
+    kept = uow.evidence.keep(staged)
+    blob = kept.blob
+    token = _signer().dumps([kept.kept_id, blob.sha256, blob.size, blob.mime, blob.kind,
+                             kept.name, current_user.user.id])
+    return KeptFile(token, kept.name, blob.size, blob.mime)
+
+
+def kept_from_request(uow: UnitOfWork) -> list[StagedFile]:
+    """The files kept from an earlier attempt, as listed (and not removed) in the form.
+
+    Tokens that are forged, expired, another user's, or whose file is gone are ignored.
+    """
     kept = []
     for token in request.form.getlist(FIELD):
         try:
-            sha, name, size, mime, user_id = _signer().loads(token)
+            kept_id, sha, size, mime, kind, name, user_id = _signer().loads(
+                token, max_age=int(KEPT_MAX_AGE.total_seconds()))
         except (BadSignature, ValueError, TypeError):
             continue
-        if user_id == current_user.user.id:
-            kept.append(KeptFile(token, sha, name, size, mime))
+        if user_id != current_user.user.id:
+            continue
+        staged = uow.evidence.kept(kept_id, StoredBlob(sha, size, mime, kind), name)
+        if staged is not None:
+            kept.append(staged)
     return kept
-
-
-def as_uploads(uow: UnitOfWork, kept: list[KeptFile]) -> list[Upload]:
-    """Hand kept files to a service (re-storing a blob that exists costs a hash only)."""
-    uploads = []
-    for k in kept:
-        with uow.evidence.open(k.sha256) as f:
-            uploads.append(Upload(f.read(), k.name))
-    return uploads

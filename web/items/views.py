@@ -1,10 +1,11 @@
 """One ledger item: its page, the event forms the workflow allows, evidence, recording.
 
 The page offers exactly the events of ``services.available_events`` (the
-workflow table).  Posting an event follows one path: validate the form, keep
-uploads, call the service with the version the user saw, then redirect.  On a
-refusal the page is rendered again with the fresh item, the reason in the
-user's language and everything they typed (and uploaded) still in the form.
+workflow table).  Posting an event follows one path: check who and when, stage the
+uploads, validate the form, call the service with the version the user saw,
+then redirect.  On a refusal the page is rendered again with the fresh item,
+the reason in the user's language and everything they typed (and, when a retry
+can succeed, uploaded) still in the form.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from web.core.extensions import sanhu
 from web.core.files import send_private
 from web.items import page as item_page
 from web.items.forms import EVENT_FORMS, EVENT_LABELS, RecordForm
-from web.items.uploads import as_uploads, keep, kept_from_request
+from web.items.uploads import keep, kept_from_request, stage
 
 bp = Blueprint("items", __name__, url_prefix="/items")
 
@@ -49,7 +50,13 @@ def _refused(uow, form, exc: DomainError) -> int:
 @bp.route("/<int:item_id>/events/<event>", methods=["POST"])
 @login_required
 def fire(item_id: int, event: str):
-    """Fire one workflow event on the item from its form."""
+    """Fire one workflow event on the item from its form.
+
+    Who and when are checked before any upload is read, so a refused request
+    writes nothing; uploads are staged, enter the evidence store only when the
+    service accepts the event, and are kept for a retry (under an expiring
+    token) only when the form or a concurrent change refused it.
+    """
     form_class = EVENT_FORMS.get(event)
     if form_class is None:
         abort(404)
@@ -57,43 +64,76 @@ def fire(item_id: int, event: str):
     with sanhu().uow() as uow:
         form = form_class(prefix=event)
         item_page.fill_choices(uow, actor, item_id, event, form)
-        kept, upload_errors = kept_from_request(), []
-        if form.upload_field:
-            for storage in getattr(form, form.upload_field).data or []:
-                if not getattr(storage, "filename", None):
-                    continue
-                try:
-                    kept.append(keep(uow, storage))
-                except EvidenceRejected as exc:
-                    upload_errors.append(f"{storage.filename}: {explain(exc)}")
-        if "preview" in request.form:
-            return item_page.render(uow, item_id, event, form, kept=kept,
-                                    preview=_preview(uow, form))
-        valid = form.validate()
-        if form.uploads_required and not kept and not upload_errors:
-            upload_errors.append(_("Add at least one file."))
-        if upload_errors:
-            getattr(form, form.upload_field).errors = upload_errors
-            valid = False
-        if not valid:
-            return item_page.render(uow, item_id, event, form, kept=kept,
-                                    message=_("Please correct the marked fields."), status=400)
-        kwargs = form.service_kwargs()
-        if form.upload_field:
-            kwargs["uploads"] = as_uploads(uow, kept)
-        if event == "reassign" and not kwargs.get("responsible_user_id"):
-            person = default_responsible(uow.session, actor, kwargs["unit_id"])
-            kwargs["responsible_user_id"] = person.id if person else None
-        expected = form.expected_version.data
-        kwargs["expected_version"] = int(expected) if (expected or "").isdigit() else None
+        kept = kept_from_request(uow)
         try:
-            svc.EVENT_SERVICES[event](uow, item_id, actor, **kwargs)
+            svc.check_event(uow, item_id, actor, event)
         except NotFound:
             raise
         except DomainError as exc:
+            for staged in kept:  # the event is not possible: a retry would not help
+                uow.evidence.discard(staged)
             status = _refused(uow, form, exc)
-            return item_page.render(uow, item_id, event, form, kept=kept, message=explain(exc),
+            return item_page.render(uow, item_id, event, form, message=explain(exc),
                                     status=status, conflict=isinstance(exc, Conflict))
+        if "preview" in request.form:
+            return item_page.render(uow, item_id, event, form,
+                                    kept=[keep(uow, k) for k in kept],
+                                    preview=_preview(uow, form))
+        new: list = []
+        try:
+            upload_errors = _stage_posted(uow, form, new)
+            return _fire(uow, item_id, event, form, kept + new, upload_errors)
+        finally:
+            for staged in new:  # whatever was neither stored nor kept
+                uow.evidence.discard(staged)
+
+
+def _stage_posted(uow, form, into: list) -> list[str]:
+    """Stage the files of the request into ``into``; the messages for refused ones."""
+    errors = []
+    if form.upload_field:
+        for storage in getattr(form, form.upload_field).data or []:
+            if not getattr(storage, "filename", None):
+                continue
+            try:
+                into.append(stage(uow, storage))
+            except EvidenceRejected as exc:
+                errors.append(f"{storage.filename}: {explain(exc)}")
+    return errors
+
+
+def _fire(uow, item_id: int, event: str, form, staged: list, upload_errors: list[str]):
+    actor = current_user.actor
+    valid = form.validate()
+    if form.uploads_required and not staged and not upload_errors:
+        upload_errors.append(_("Add at least one file."))
+    if upload_errors:
+        getattr(form, form.upload_field).errors = upload_errors
+        valid = False
+    if not valid:
+        return item_page.render(uow, item_id, event, form, kept=[keep(uow, s) for s in staged],
+                                message=_("Please correct the marked fields."), status=400)
+    kwargs = form.service_kwargs()
+    if form.upload_field:
+        kwargs["uploads"] = [svc.Upload(s, s.name) for s in staged]
+    if event == "reassign" and not kwargs.get("responsible_user_id"):
+        person = default_responsible(uow.session, actor, kwargs["unit_id"])
+        kwargs["responsible_user_id"] = person.id if person else None
+    expected = form.expected_version.data
+    kwargs["expected_version"] = int(expected) if (expected or "").isdigit() else None
+    try:
+        svc.EVENT_SERVICES[event](uow, item_id, actor, **kwargs)
+    except NotFound:
+        raise
+    except DomainError as exc:
+        status = _refused(uow, form, exc)
+        retry = isinstance(exc, ValidationError | Conflict)
+        kept = [keep(uow, s) for s in staged] if retry else []
+        if not retry:
+            for s in staged:
+                uow.evidence.discard(s)
+        return item_page.render(uow, item_id, event, form, kept=kept, message=explain(exc),
+                                status=status, conflict=isinstance(exc, Conflict))
     flash(_("Done: %(event)s.", event=EVENT_LABELS[event]), "success")
     return redirect(url_for("items.view", item_id=item_id))
 
@@ -137,8 +177,8 @@ def evidence(evidence_id: int):
     with sanhu().uow() as uow:
         ev = evidence_for_download(uow.session, current_user.actor, evidence_id)
         path = uow.evidence.path_for(ev.sha256)
-        mime, name, kind = ev.mime, ev.original_name, ev.kind
-    return send_private(path, mime, name, inline=inline and kind == "image")
+        mime, name = ev.mime, ev.original_name
+    return send_private(path, mime, name, inline=inline)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -32,8 +32,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pair_visit_photos")),
     )
     op.create_index(op.f("ix_pair_visit_photos_visit_id"), "pair_visit_photos", ["visit_id"])
+    op.create_index(op.f("ix_pair_visit_photos_sha256"), "pair_visit_photos", ["sha256"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_pair_visit_photos_sha256"), table_name="pair_visit_photos")
     op.drop_index(op.f("ix_pair_visit_photos_visit_id"), table_name="pair_visit_photos")
     op.drop_table("pair_visit_photos")
