@@ -1,8 +1,8 @@
 """Real receivers for delivery tests: an SMTP server (aiosmtpd) and an HTTP endpoint.
 
 Both listen on 127.0.0.1 on a free port, in their own thread, and record what
-they receive.  The HTTP receiver can fail its first N requests (HTTP 500) or
-answer like a group robot (``{"errcode": 0}``).
+they receive.  The HTTP receiver can fail its first N requests (HTTP 500),
+answer like a group robot (``{"errcode": 0}``) or redirect elsewhere.
 """
 
 from __future__ import annotations
@@ -63,8 +63,9 @@ class HttpReceiver:
     """``with HttpReceiver(fail_first=2) as hook: ... hook.bodies, hook.attempts``"""
 
     def __init__(self, fail_first: int = 0, answer: dict | None = None,
-                 delay: float = 0.0) -> None:
+                 delay: float = 0.0, redirect_to: str | None = None) -> None:
         self.fail_first = fail_first
+        self.redirect_to = redirect_to
         self.answer = answer if answer is not None else {"errcode": 0, "errmsg": "ok"}
         self.delay = delay
         self.attempts = 0
@@ -83,6 +84,12 @@ class HttpReceiver:
                         receiver.bodies.append(json.loads(data))
                 if receiver.delay:
                     threading.Event().wait(receiver.delay)
+                if receiver.redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", receiver.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 status, body = (500, b"try again later") if failing else (
                     200, json.dumps(receiver.answer).encode())
                 self.send_response(status)

@@ -68,6 +68,8 @@ class Settings:
     smtp_tls: str = "none"
     #: group robot webhook (WeCom or DingTalk); empty: no webhook channel
     webhook_url: str = ""
+    #: let the webhook post to loopback and link-local addresses (an intranet robot here)
+    webhook_allow_internal: bool = False
     #: how late a missed scheduled run may still run once (seconds)
     scheduler_grace_seconds: int = 6 * 3600
 
@@ -117,6 +119,7 @@ class Settings:
             smtp_from=env.get("SANHU_SMTP_FROM") or base.smtp_from,
             smtp_tls=env.get("SANHU_SMTP_TLS") or base.smtp_tls,
             webhook_url=env.get("SANHU_WEBHOOK_URL", base.webhook_url),
+            webhook_allow_internal=env.get("SANHU_WEBHOOK_ALLOW_INTERNAL", "0") == "1",
             scheduler_grace_seconds=_int(env, "SANHU_SCHEDULER_GRACE_SECONDS",
                                          base.scheduler_grace_seconds),
         )

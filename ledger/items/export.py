@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import xlsxwriter
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from ledger.core.actors import Actor
 from ledger.core.errors import ValidationError
 from ledger.core.models import Cycle, Evidence, Item, Standard, Unit, status_of
+from ledger.core.xlsx import workbook as xlsx_workbook
 from ledger.items.queries import SORTS, ItemFilter, days_between, open_predicate, scoped_items
 
 #: the 台账 columns, in order (SPEC §11)
@@ -160,11 +160,8 @@ def export_ledger(session: Session, actor: Actor, flt: ItemFilter | None, path: 
         raise ValidationError("too many rows for one sheet; narrow the filter",
                               fields={"export": "too many rows"})
 
-    workbook = xlsxwriter.Workbook(str(path), {
-        "constant_memory": True, "tmpdir": str(Path(path).parent),
-        # user text is never a formula, a link or a number
-        "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-    })
+    # user text is never a formula, a link or a number (ledger.core.xlsx)
+    workbook = xlsx_workbook(path, constant_memory=True, tmpdir=str(Path(path).parent))
     try:
         rows = _write_sheet(session, workbook, stmt, zone)
     finally:

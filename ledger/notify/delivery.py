@@ -31,6 +31,7 @@ from ledger.core.errors import ValidationError
 from ledger.core.models import Delivery, Notification, User
 from ledger.core.uow import UnitOfWork
 from ledger.notify.reminders import NotifySettings, notify_settings
+from ledger.notify.webhook_target import DATABASE_PORT, INTERNAL, target_problem
 
 #: first retry after this long; doubled per attempt up to the cap
 BACKOFF_BASE = dt.timedelta(minutes=1)
@@ -203,14 +204,42 @@ def webhook_payload(title: str, body: str) -> dict:
     return {"msgtype": "text", "text": {"content": f"{title}\n{body}"}}
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A robot answers, it does not redirect: a 3xx is a failure, never followed (a
+    redirect could lead past the target check to an internal address)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def _refusal(settings: NotifySettings) -> str | None:
+    """Why the webhook may not post to its URL now (the name is resolved again)."""
+    problem = target_problem(settings.webhook_url,
+                             allow_internal=settings.webhook_allow_internal,
+                             database_port=settings.database_port)
+    if problem == INTERNAL:
+        return ("refused: the webhook URL points at an internal address (loopback, "
+                "link-local, unspecified or multicast); allow internal targets to use it")
+    if problem == DATABASE_PORT:
+        return "refused: the webhook URL uses the database's port"
+    return f"refused: {problem}" if problem else None
+
+
 def send_webhook(settings: NotifySettings, title: str, body: str) -> None:
-    """POST the JSON message; a non-2xx answer or a robot ``errcode`` ≠ 0 is a failure."""
+    """POST the JSON message; a non-2xx answer or a robot ``errcode`` ≠ 0 is a failure.
+
+    The target is checked first (``ledger.notify.webhook_target``); redirects
+    are not followed.
+    """
     if not settings.webhook_url:
         raise RuntimeError("no webhook URL configured")
+    if refusal := _refusal(settings):
+        raise RuntimeError(refusal)
     data = json.dumps(webhook_payload(title, body), ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(settings.webhook_url, data=data, method="POST",
                                      headers={"Content-Type": "application/json; charset=utf-8"})
-    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
+    opener = urllib.request.build_opener(_NoRedirects)
+    with opener.open(request, timeout=TIMEOUT) as response:
         answer = response.read(65536)
     try:
         parsed = json.loads(answer or b"{}")

@@ -52,6 +52,7 @@ from ledger.core.models import (
 )
 from ledger.core.uow import UnitOfWork
 from ledger.items.queries import open_predicate
+from ledger.notify.webhook_target import database_port, target_problem
 
 #: reminder report windows: the last this many working days of a quarter / half-year
 REPORT_LEAD_WORKDAYS = 3
@@ -70,7 +71,8 @@ class NotifySettings:
     """Reminder points and channels: ``app_settings`` over the environment's values.
 
     The defaults are the ``Settings`` (see ``_defaults``); only the webhook's
-    kind has none there.
+    kind has none there.  ``database_port`` is not a setting: it comes from the
+    database URL, so the webhook can refuse it (``ledger.notify.webhook_target``).
     """
 
     reminder_offsets: tuple[int, ...]
@@ -86,6 +88,8 @@ class NotifySettings:
     webhook_enabled: bool
     webhook_url: str
     webhook_kind: str = "wecom"
+    webhook_allow_internal: bool = False
+    database_port: int | None = None
 
     def public(self) -> dict:
         """For display: everything but the SMTP password (only whether one is set)."""
@@ -103,13 +107,19 @@ def _defaults(uow: UnitOfWork) -> NotifySettings:
         smtp_host=s.smtp_host, smtp_port=s.smtp_port, smtp_user=s.smtp_user,
         smtp_password=s.smtp_password, smtp_from=s.smtp_from, smtp_tls=s.smtp_tls,
         webhook_enabled=bool(s.webhook_url), webhook_url=s.webhook_url,
+        webhook_allow_internal=s.webhook_allow_internal,
+        database_port=database_port(s.database_url),
     )
+
+
+def _editable() -> set[str]:
+    return {f.name for f in fields(NotifySettings)} - {"database_port"}
 
 
 def notify_settings(uow: UnitOfWork) -> NotifySettings:
     """The settings in force: stored values over the environment's (one query)."""
     stored = dict(uow.session.execute(select(AppSetting.key, AppSetting.value)).all())
-    known = {f.name for f in fields(NotifySettings)}
+    known = _editable()
     values = {k: v for k, v in stored.items() if k in known}
     if "reminder_offsets" in values:
         values["reminder_offsets"] = tuple(values["reminder_offsets"])
@@ -117,7 +127,7 @@ def notify_settings(uow: UnitOfWork) -> NotifySettings:
 
 
 def _validated(current: NotifySettings, changes: dict) -> dict:
-    known = {f.name: f for f in fields(NotifySettings)}
+    known = _editable()
     errors: dict[str, str] = {}
     out: dict = {}
     for name, value in changes.items():
@@ -134,6 +144,12 @@ def _validated(current: NotifySettings, changes: dict) -> dict:
             errors["smtp_host"] = "e-mail needs an SMTP host"
         if merged.webhook_enabled and not merged.webhook_url:
             errors["webhook_url"] = "the webhook needs a URL"
+        elif merged.webhook_url and {"webhook_url", "webhook_allow_internal"} & set(out):
+            problem = target_problem(merged.webhook_url,
+                                     allow_internal=merged.webhook_allow_internal,
+                                     database_port=merged.database_port)
+            if problem:
+                errors["webhook_url"] = problem
     if errors:
         raise ValidationError("invalid notification settings", fields=errors)
     return out
@@ -153,7 +169,7 @@ def _coerce(name: str, value: object) -> object:
         if not 1 <= number <= top:
             raise ValueError(f"must be between 1 and {top}")
         return number
-    if name in ("email_enabled", "webhook_enabled"):
+    if name in ("email_enabled", "webhook_enabled", "webhook_allow_internal"):
         if isinstance(value, str):
             return value.lower() in ("1", "true", "on", "yes")
         return bool(value)

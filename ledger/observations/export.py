@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import xlsxwriter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ledger.core import xlsx
 from ledger.core.actors import Actor
 from ledger.core.errors import NotFound
 from ledger.core.models import (
@@ -63,10 +63,6 @@ SECTION_NAMES = {"listen": "听", "check": "查", "look": "看", "talk": "谈",
 BATCH = 2000
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CONFIRMED = ObservationStatus.CONFIRMED.value
-WORKBOOK_OPTIONS = {"constant_memory": True,
-                    # user text is never a formula, a link or a number
-                    "strings_to_formulas": False, "strings_to_urls": False,
-                    "strings_to_numbers": False}
 
 
 @dataclass(frozen=True)
@@ -90,8 +86,9 @@ def standard_text(line: LineView) -> str:
     return line.text if line.text.startswith(line.title) else f"{line.title}:{line.text}"
 
 
-def _workbook(path: str | Path) -> xlsxwriter.Workbook:
-    return xlsxwriter.Workbook(str(path), {**WORKBOOK_OPTIONS, "tmpdir": str(Path(path).parent)})
+def _workbook(path: str | Path) -> xlsx.SafeWorkbook:
+    """User text is never a formula, a link or a number (``ledger.core.xlsx``)."""
+    return xlsx.workbook(path, constant_memory=True, tmpdir=str(Path(path).parent))
 
 
 def _formats(workbook) -> dict:

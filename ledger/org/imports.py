@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger.core import xlsx
 from ledger.core.actors import Actor
 from ledger.core.errors import ValidationError
 from ledger.core.models import LEVEL_ORDER, Level, Role, Unit, User
@@ -198,6 +199,34 @@ def _lookup(session: Session, model: type, column, values: set[str]) -> dict:
     return found
 
 
+def _taken_or_unusable(actor: Actor, value: str, holder: Unit | None) -> str | None:
+    """Why a new unit code or username cannot be used, saying no more than the importer
+    may know.
+
+    ``holder`` is the unit that already has the code (or whose user has the
+    name).  Inside the importer's area: "already exists", which they can see on
+    their own pages anyway.  Outside it (another county, the city above) the
+    answer is "not available", exactly the answer for a value with white space
+    in it, so an import never tells whether a code or a name is used elsewhere,
+    let alone where.
+    """
+    if any(ch.isspace() for ch in value):
+        return "not available"
+    if holder is None:
+        return None
+    return "already exists" if actor.sees(holder) else "not available"
+
+
+def _user_units(session: Session, names: set[str]) -> dict[str, Unit]:
+    """The unit of each existing user among ``names``, by username, in chunks."""
+    found, names_ = {}, sorted(names)
+    for start in range(0, len(names_), 500):
+        chunk = names_[start:start + 500]
+        found.update(session.execute(select(User.username, Unit).join(
+            Unit, Unit.id == User.unit_id).where(User.username.in_(chunk))).all())
+    return found
+
+
 def _required(line: int, record: dict[str, str], names: tuple[str, ...],
               errors: list[RowError]) -> bool:
     missing = [n for n in names if not record.get(n)]
@@ -243,8 +272,8 @@ def check_units(session: Session, actor: Actor,
         if code:
             if code in seen:
                 errors.append(RowError(line, "code", "duplicate in file", code))
-            elif code in existing:
-                errors.append(RowError(line, "code", "already exists", code))
+            elif problem := _taken_or_unusable(actor, code, existing.get(code)):
+                errors.append(RowError(line, "code", problem, code))
             seen.add(code)
         if r.get("level"):
             level = LEVEL_WORDS.get(r["level"].strip().lower())
@@ -302,7 +331,7 @@ def check_users(session: Session, actor: Actor,
     require_admin(actor)
     errors: list[RowError] = []
     names = {r["username"] for _, r in records if r.get("username")}
-    taken = _lookup(session, User, User.username, names)
+    taken = _user_units(session, names)
     units = _lookup(session, Unit, Unit.code, {r["unit_code"] for _, r in records
                                                 if r.get("unit_code")})
     seen: set[str] = set()
@@ -314,12 +343,10 @@ def check_users(session: Session, actor: Actor,
                             "post": 100}, errors)
         username = r.get("username", "")
         if username:
-            if any(ch.isspace() for ch in username):
-                errors.append(RowError(line, "username", "invalid username", username))
-            elif username in seen:
+            if username in seen:
                 errors.append(RowError(line, "username", "duplicate in file", username))
-            elif username in taken:
-                errors.append(RowError(line, "username", "already exists", username))
+            elif problem := _taken_or_unusable(actor, username, taken.get(username)):
+                errors.append(RowError(line, "username", problem, username))
             seen.add(username)
         role = ROLE_WORDS.get(r.get("role", "").strip().lower()) if r.get("role") else None
         if r.get("role") and role is None:
@@ -398,27 +425,24 @@ def template_csv(kind: str, chinese: bool = True) -> bytes:
 
 
 def template_xlsx(kind: str, chinese: bool = True, notes: list[str] | None = None) -> bytes:
-    """An .xlsx template: the header on the first sheet, an example and notes on the second."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    """An .xlsx template: the header on the first sheet, an example and notes on the second.
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = kind
-    headers = template_headers(kind, chinese)
-    sheet.append(headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.number_format = "@"  # codes stay text, leading zeros kept
-    for index in range(1, len(headers) + 1):
-        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = 18
-    example = book.create_sheet("example" if not chinese else "示例")
-    example.append(headers)
-    for row in EXAMPLES[kind]:
-        example.append(row)
-    for note in notes or []:
-        example.append([])
-        example.append([note])
+    Every column is formatted as text, so codes keep their leading zeros.
+    """
     out = io.BytesIO()
-    book.save(out)
+    book = xlsx.workbook(out, in_memory=True)
+    text = book.add_format({"num_format": "@"})
+    bold = book.add_format({"bold": True, "num_format": "@"})
+    headers = template_headers(kind, chinese)
+    sheet = book.add_worksheet(kind)
+    sheet.set_column(0, len(headers) - 1, 18, text)
+    sheet.write_row(0, 0, headers, bold)
+    example = book.add_worksheet("example" if not chinese else "示例")
+    example.set_column(0, len(headers) - 1, 18, text)
+    rows = [headers, *EXAMPLES[kind]]
+    for note in notes or []:
+        rows.extend([[], [note]])
+    for r, row in enumerate(rows):
+        example.write_row(r, 0, row)
+    book.close()
     return out.getvalue()

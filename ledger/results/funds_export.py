@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import xlsxwriter
 from sqlalchemy.orm import Session
 
+from ledger.core import xlsx
 from ledger.core.actors import Actor
 from ledger.core.errors import NotFound
 from ledger.core.models import Cycle, FundsPlan, Ranking, Unit
@@ -28,8 +28,6 @@ COLUMNS = ("序号", "单位", "排名", "类别", "得分", "奖补金额（元
 WIDTHS = (6, 24, 6, 8, 9, 16)
 CLASS_NAMES = {"demonstration": "示范", "middle": "中间", "lagging": "后进"}
 KIND_NAMES = {"class": "按类别", "band": "按名次段", "pool": "按得分分配资金池"}
-WORKBOOK_OPTIONS = {"constant_memory": True, "strings_to_formulas": False,
-                    "strings_to_urls": False, "strings_to_numbers": False}
 
 
 @dataclass(frozen=True)
@@ -48,8 +46,7 @@ def export_funds(uow: UnitOfWork, ranking_id: object, actor: Actor, path: str | 
     seen = funds.view(uow, ranking_id, actor)
     if seen.plan is None:
         raise NotFound("no funds rule has been saved")
-    workbook = xlsxwriter.Workbook(str(path), {**WORKBOOK_OPTIONS,
-                                               "tmpdir": str(Path(path).parent)})
+    workbook = xlsx.workbook(path, constant_memory=True, tmpdir=str(Path(path).parent))
     try:
         _write(uow.session, workbook, seen.plan, seen.cycle, seen.unit, seen.rows, zone)
     finally:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import io
 
-import xlsxwriter
-
+from ledger.core import xlsx
 from ledger.core.models import Report
 
 CLASS_NAMES = {"demonstration": "示范", "middle": "中间", "lagging": "后进"}
@@ -19,8 +18,6 @@ STATUS_NAMES = {"draft": "填报中", "submitted": "已报送", "returned": "已
 FIGURE_COLUMNS = ("序号", "单位", "区划代码", "发现问题", "已销号", "整改率(%)", "逾期未整改",
                   "回头看重开")
 RANKING_COLUMNS = ("排名", "单位", "区划代码", "得分", "类别", "说明")
-OPTIONS = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-           "strings_to_numbers": False}
 
 
 def _figure_row(n: object, name: str, code: str, f: dict) -> list:
@@ -31,7 +28,7 @@ def _figure_row(n: object, name: str, code: str, f: dict) -> list:
 def to_xlsx(snapshot: dict, report: Report | None) -> bytes:
     """The workbook's bytes."""
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, OPTIONS)
+    book = xlsx.workbook(out, in_memory=True)
     bold = book.add_format({"bold": True})
     title = book.add_format({"bold": True, "font_size": 14})
     wrap = book.add_format({"text_wrap": True, "valign": "top"})

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import xlsxwriter
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from ledger.core import xlsx
 from ledger.core.actors import Actor
 from ledger.core.models import Unit
 from ledger.items.export import local_time
@@ -32,8 +32,6 @@ STATUS_NAMES = {MISSING: "未填报", "draft": "填报中", "submitted": "已报
                 "accepted": "审核通过", "archived": "已存档"}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BATCH = 1000
-WORKBOOK_OPTIONS = {"constant_memory": True, "strings_to_formulas": False,
-                    "strings_to_urls": False, "strings_to_numbers": False}
 
 
 def header(field: Field) -> str:
@@ -56,8 +54,7 @@ def export_surveys(session: Session, actor: Actor, year: int, path: str | Path, 
     ``unit_id``, a township or county of their scope) to ``path``."""
     require_reader(actor)
     unit = narrowed_unit(session, actor, unit_id)
-    workbook = xlsxwriter.Workbook(str(path), {**WORKBOOK_OPTIONS,
-                                               "tmpdir": str(Path(path).parent)})
+    workbook = xlsx.workbook(path, constant_memory=True, tmpdir=str(Path(path).parent))
     try:
         rows = _write(session, workbook, unit, year, zone)
     finally:

@@ -164,7 +164,8 @@ def test_the_cells_hold_the_ledger_values_in_chinese(ledger):
     assert found["对应标准"] == f"基本标准 12 {std_title}"
     assert found["整改状态"] == "已发现" and found["佐证材料数"] == 0
     assigned = by_number[_number(app, ids["assigned"])]
-    assert assigned["问题描述"] == "=SUM(A1:A2) 公式不应执行"  # text, never a formula
+    # text, never a formula: neutralised with an apostrophe (ledger.core.xlsx)
+    assert assigned["问题描述"] == "'=SUM(A1:A2) 公式不应执行"
     assert assigned["问题来源"] == "督查暗访" and assigned["整改类别"] == "立行立改"
     assert assigned["责任人"] == "sec_V111"
     with app.uow() as uow:

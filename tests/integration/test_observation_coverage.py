@@ -160,7 +160,7 @@ def test_the_unfinished_are_reminded_once_per_offset_to_each_observing_staff_mem
         second_id = second.id
         uow.commit()
     with app.uow() as uow:
-        reminders.set_notify_settings(uow, webhook_enabled=True,
+        reminders.set_notify_settings(uow, webhook_enabled=True, webhook_allow_internal=True,
                                       webhook_url="http://127.0.0.1:9/hook")
     assert remind(app, "2026-12-16").total == 0  # 11 working days left
     first = remind(app, "2026-12-17")  # 10 working days left

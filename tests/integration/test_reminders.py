@@ -170,7 +170,7 @@ def test_deliveries_are_queued_per_enabled_channel(any_sanhu, any_world):
     with any_sanhu.uow() as uow:
         reminders.set_notify_settings(uow, smtp_host="127.0.0.1", email_enabled=True,
                                       webhook_url="http://127.0.0.1:9/hook",
-                                      webhook_enabled=True)
+                                      webhook_enabled=True, webhook_allow_internal=True)
     make_item(any_sanhu, any_world, "V111", "2026-11-20")
     result = sweep(any_sanhu, "2026-11-25")
     # three recipients; two have an address; the group webhook gets one copy

@@ -176,11 +176,11 @@ def test_every_bad_user_row_is_reported_and_nobody_is_imported(sanhu, world):
     with sanhu.uow() as uow, pytest.raises(ImportRejected) as exc:
         import_users(uow, actor, "users.csv", data.encode("gb18030"))
     assert problems(exc) == [
-        (3, "username", "duplicate in file"), (4, "username", "already exists"),
+        (3, "username", "duplicate in file"), (4, "username", "not available"),
         (5, "role", "role does not fit the unit's level"), (6, "unit_code", "unknown unit"),
         (7, "role", "unknown role"), (7, "password", "too short"),
         (8, "display_name", "required"), (8, "role", "required"), (8, "unit_code", "required"),
-        (8, "password", "required"), (8, "username", "invalid username"),
+        (8, "password", "required"), (8, "username", "not available"),
     ]
     assert count(sanhu, User) == before
 
@@ -199,3 +199,58 @@ def test_good_users_are_imported_with_their_details_and_passwords(any_sanhu, any
             "village_secretary", any_world.units["V111"].id, "13800000000", "书记",
             "z@example.cn")
         assert check_password(zhao, "long-enough-1")
+
+
+# --- what a county's administrator may learn about other counties --------------------
+
+
+def rows_by_value(exc_info) -> dict[str, tuple[str, str]]:
+    return {r.value: (r.column, r.code) for r in exc_info.value.rows}
+
+
+def test_a_county_admin_cannot_tell_a_code_of_another_county_from_an_unusable_one(sanhu, world):
+    """Inside the county the importer hears that the unit exists; outside (another county,
+    the city above) the code is just "not available", the same as a code with a space."""
+    actor = county_admin(sanhu, world)
+    data = ("code,name,level,parent_code\n"
+            "V111,本县已有,village,T11\n"   # 2 mine: helpful
+            "V211,外县已有,village,T11\n"   # 3 another county's village
+            "K2,外县本身,village,T11\n"     # 4 another county
+            "C,市本身,village,T11\n"        # 5 the city above
+            "V 9,带空格,village,T11\n"      # 6 free but unusable
+            "V901,外县上级,village,T21\n"   # 7 parent in another county
+            "V902,没有上级,village,T99\n")  # 8 parent nowhere
+    with sanhu.uow() as uow, pytest.raises(ImportRejected) as exc:
+        import_units(uow, actor, "u.csv", data.encode())
+    seen = rows_by_value(exc)
+    assert seen["V111"] == ("code", "already exists")
+    assert {seen[v] for v in ("V211", "K2", "C", "V 9")} == {("code", "not available")}
+    assert seen["T21"] == seen["T99"] == ("parent_code", "unknown parent")
+    assert len(exc.value.rows) == 7  # one problem a row: nothing else tells them apart
+
+
+def test_a_county_admin_cannot_tell_a_username_of_another_county_from_an_unusable_one(sanhu,
+                                                                                     world):
+    actor = county_admin(sanhu, world)
+    data = (USERS_HEADER
+            + "sec_V111,本县已有,村党组织书记,V111,,,,long-enough-1\n"  # 2 mine: helpful
+            + "sec_V211,外县已有,村党组织书记,V111,,,,long-enough-2\n"  # 3 another county
+            + "sup_city,市里已有,村党组织书记,V111,,,,long-enough-3\n"  # 4 the city above
+            + "new\tname,带空白,村党组织书记,V111,,,,long-enough-4\n"   # 5 free but unusable
+            + "wang,外县单位,村党组织书记,V211,,,,long-enough-5\n"       # 6 unit elsewhere
+            + "zhang,没有单位,村党组织书记,V999,,,,long-enough-6\n")     # 7 unit nowhere
+    with sanhu.uow() as uow, pytest.raises(ImportRejected) as exc:
+        import_users(uow, actor, "users.csv", data.encode())
+    seen = rows_by_value(exc)
+    assert seen["sec_V111"] == ("username", "already exists")
+    assert {seen[v] for v in ("sec_V211", "sup_city", "new\tname")} == {
+        ("username", "not available")}
+    assert seen["V211"] == seen["V999"] == ("unit_code", "unknown unit")
+    assert len(exc.value.rows) == 6
+
+
+def test_the_city_admin_hears_that_any_existing_code_or_username_exists(sanhu, world):
+    data = "code,name,level,parent_code\nV211,外县已有,village,T11\n"
+    with sanhu.uow() as uow, pytest.raises(ImportRejected) as exc:
+        import_units(uow, world["admin"], "u.csv", data.encode())
+    assert problems(exc) == [(2, "code", "already exists")]

@@ -390,6 +390,37 @@ def test_import_templates_download_with_the_expected_headers(admin):
     assert admin.get("/admin/import/nothing").status_code == 404
 
 
+def problem_rows(html: str) -> dict[str, str]:
+    """Bad rows of the import page: line → message."""
+    return dict(re.findall(r"<tr><td>(\d+)</td><td>[^<]*</td><td>([^<]*)</td>", html))
+
+
+def test_a_county_admin_reads_the_same_words_for_any_code_or_username_outside_the_county(
+        admin_k1, sanhu):
+    units = ("代码,名称,层级,上级代码\n"
+             "V111,本县已有,村,T11\n"    # 2 mine
+             "V211,外县已有,村,T11\n"    # 3 another county
+             "C,市本身,村,T11\n"         # 4 the city
+             "V 9,带空格,村,T11\n")      # 5 unusable
+    html = text(admin_k1.post("/admin/import/units", data={
+        "csrf_token": csrf_token(admin_k1, "/admin/import/units"), "file": csv_upload(units)},
+        content_type="multipart/form-data"))
+    rows = problem_rows(html)
+    assert "您的辖区内已有此代码的单位" in rows["2"]
+    assert rows["3"] == rows["4"] == rows["5"] == "此代码不可用，请换一个（不含空格）。"
+    assert "县2" not in html and "乡21" not in html and "已存在" not in rows["3"]
+    users = ("用户名,姓名,角色,单位代码,邮箱,电话,职务,初始密码\n"
+             "sec_V111,本县已有,村党组织书记,V111,,,,long-enough-1\n"
+             "sec_V211,外县已有,村党组织书记,V111,,,,long-enough-2\n"
+             "has space,带空格,村党组织书记,V111,,,,long-enough-3\n")
+    html = text(admin_k1.post("/admin/import/users", data={
+        "csrf_token": csrf_token(admin_k1, "/admin/import/users"), "file": csv_upload(users)},
+        content_type="multipart/form-data"))
+    rows = problem_rows(html)
+    assert "您的辖区内已有此用户名" in rows["2"]
+    assert rows["3"] == rows["4"] == "此用户名不可用，请换一个（不含空格）。"
+
+
 # --- calendar --------------------------------------------------------------------
 
 

@@ -82,7 +82,7 @@ def post_settings(client, **values):
         block = re.search(rf'<select[^>]*name="{name}".*?</select>', html, re.S).group(0)
         data[name] = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" '
                                r'selected', block).group(1) or "none"
-    for name in ("email_enabled", "webhook_enabled"):
+    for name in ("email_enabled", "webhook_enabled", "webhook_allow_internal"):
         if re.search(rf'<input checked[^>]*name="{name}"|name="{name}"[^>]*checked', html):
             data[name] = "y"
     data.update({k: v for k, v in values.items() if v is not None})
@@ -268,6 +268,28 @@ def test_bad_settings_are_refused_beside_their_fields_and_the_values_kept(sanhu,
     assert (s.reminder_offsets, s.webhook_enabled, s.email_enabled) == ((5, 1, 0), False, False)
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/robot", "http://169.254.169.254/latest/",
+                                 "http://[::1]/robot", "http://localhost/robot"])
+def test_an_internal_webhook_address_is_refused_beside_its_field_unless_allowed(
+        sanhu, world, signed_in, url):
+    client = signed_in("admin")
+    response = post_settings(client, webhook_enabled="y", webhook_url=url)
+    assert response.status_code == 200
+    html = text(response)
+    assert "未保存" in html
+    field = html.split('name="webhook_url"')[1].split("</div>")[1]
+    assert "该地址指向本机或内部网络地址" in field and "允许内部地址" in field
+    assert stored(sanhu).webhook_url == ""
+    assert "允许发送到内部地址" in html  # the checkbox that allows them
+    assert post_settings(client, webhook_enabled="y", webhook_url=url,
+                         webhook_allow_internal="y").status_code == 302
+    s = stored(sanhu)
+    assert (s.webhook_url, s.webhook_allow_internal) == (url, True)
+    # switching the permission off again with the address still there is refused
+    assert post_settings(client, webhook_allow_internal=None).status_code == 200
+    assert stored(sanhu).webhook_allow_internal
+
+
 def test_the_smtp_password_is_write_only(sanhu, world, signed_in):
     client = signed_in("admin")
     post_settings(client, smtp_host="smtp.example", smtp_user="robot",
@@ -325,7 +347,7 @@ def test_the_test_email_needs_an_address(world, signed_in):
 def test_the_test_message_reaches_a_real_webhook(sanhu, world, signed_in):
     client = signed_in("admin")
     with HttpReceiver() as hook:
-        post_settings(client, webhook_url=hook.url)
+        post_settings(client, webhook_url=hook.url, webhook_allow_internal="y")
         html = text(send_test(client, "webhook"))
     assert "测试消息已发送(Webhook)" in html
     [body] = hook.bodies
@@ -335,7 +357,7 @@ def test_the_test_message_reaches_a_real_webhook(sanhu, world, signed_in):
 def test_a_failing_receiver_shows_the_error(sanhu, world, signed_in):
     client = signed_in("admin")
     with HttpReceiver(fail_first=5) as hook:
-        post_settings(client, webhook_url=hook.url)
+        post_settings(client, webhook_url=hook.url, webhook_allow_internal="y")
         html = text(send_test(client, "webhook"))
     assert "测试消息发送失败(Webhook)" in html and "HTTP Error 500" in html
     post_settings(client, smtp_host="127.0.0.1", smtp_port=str(free_port()))
@@ -407,7 +429,8 @@ def test_the_inbox_and_the_admin_pages_work_the_same_on_both_databases(any_sanhu
         with any_sanhu.uow() as uow:
             note_id = uow.session.scalar(select(Notification.id).join(
                 User, User.id == Notification.user_id).where(User.username == "sec_V111"))
-        assert sec.get(f"/inbox/{note_id}/open").status_code == 302
+        assert sec.post(f"/inbox/{note_id}/open", data={
+            "csrf_token": csrf_token(sec, "/inbox/")}).status_code == 302
         assert "unread-badge" not in text(sec.get("/inbox/"))
         assert post_settings(admin, reminder_offsets="3,0").status_code == 302
         html = text(admin.get("/admin/deliveries?channel=inbox"))

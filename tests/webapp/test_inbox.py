@@ -78,8 +78,10 @@ def test_the_village_secretary_sees_the_reminders_in_the_inbox(swept, signed_in)
     positions = [html.index(f'id="n-{i}"') for i in ids]
     assert positions == sorted(positions)
     assert html.count("notification unread") == 2
-    for note_id in ids:
-        assert f'href="/inbox/{note_id}/open"' in html
+    for note_id in ids:  # a small POST form (reading changes state: never a plain link)
+        assert re.search(rf'<form method="post" action="/inbox/{note_id}/open"[^>]*>\s*'
+                         r'<input type="hidden" name="csrf_token"', html)
+        assert f'href="/inbox/{note_id}/open"' not in html
 
 
 def test_the_header_shows_the_unread_count_on_every_page(swept, signed_in):
@@ -122,20 +124,46 @@ def test_mark_all_as_read_clears_the_badge(sanhu, swept, signed_in):
     assert badge(text(signed_in("town_T11").get("/"))) == 1  # others' stay unread
 
 
+def open_by_post(client, note_id: int, token: str | None = None):
+    """Open a message as its button does: a POST with the inbox page's CSRF token."""
+    token = token if token is not None else csrf_token(client, "/inbox/")
+    return client.post(f"/inbox/{note_id}/open", data={"csrf_token": token})
+
+
 def test_opening_a_reminder_lands_on_the_item_and_marks_it_read(sanhu, swept, signed_in):
     _, _, (newest, oldest) = swept
     client = signed_in("sec_V111")
     with sanhu.uow() as uow:
         item_id = uow.session.get(Notification, newest).item_id
-    response = client.get(f"/inbox/{newest}/open")
+    response = open_by_post(client, newest)
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/items/{item_id}")
     assert read_at(sanhu, newest) is not None and read_at(sanhu, oldest) is None
     page = client.get(response.headers["Location"])
     assert page.status_code == 200 and badge(text(page)) == 1
     first_read = read_at(sanhu, newest)
-    assert client.get(f"/inbox/{newest}/open").status_code == 302  # again: still read, same time
+    assert open_by_post(client, newest).status_code == 302  # again: still read, same time
     assert read_at(sanhu, newest) == first_read
+
+
+def test_following_a_message_by_get_only_redirects_and_marks_nothing(sanhu, swept, signed_in):
+    _, _, (newest, oldest) = swept
+    client = signed_in("sec_V111")
+    with sanhu.uow() as uow:
+        item_id = uow.session.get(Notification, newest).item_id
+    response = client.get(f"/inbox/{newest}/open")  # an old bookmark, a prefetch, an <img>
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/items/{item_id}")
+    assert read_at(sanhu, newest) is None and read_at(sanhu, oldest) is None
+    assert badge(text(client.get("/inbox/"))) == 2
+
+
+def test_opening_by_post_needs_the_csrf_token(sanhu, swept, signed_in):
+    _, _, (newest, _oldest) = swept
+    client = signed_in("sec_V111")
+    assert client.post(f"/inbox/{newest}/open").status_code == 400
+    assert open_by_post(client, newest, token="forged").status_code == 400
+    assert read_at(sanhu, newest) is None
 
 
 def test_another_users_notification_is_not_found_and_stays_untouched(sanhu, swept, signed_in):
@@ -144,6 +172,7 @@ def test_another_users_notification_is_not_found_and_stays_untouched(sanhu, swep
     token = csrf_token(other, "/inbox/")
     for note_id in ids:
         assert other.get(f"/inbox/{note_id}/open").status_code == 404
+        assert open_by_post(other, note_id, token).status_code == 404
         assert other.post(f"/inbox/{note_id}/read", data={"csrf_token": token}).status_code == 404
         assert read_at(sanhu, note_id) is None
     assert other.get("/inbox/999999/open").status_code == 404
@@ -185,7 +214,7 @@ def test_messages_without_an_item_keep_their_stored_text(sanhu, world, signed_in
     assert "季度报告提醒:请报送" in html and "Report due" in html
     [note_id] = note_ids(sanhu, world["sec_V111"].id)
     assert f"/inbox/{note_id}/open" not in html  # nothing to open
-    response = client.get(f"/inbox/{note_id}/open")
+    response = open_by_post(client, note_id)
     assert response.headers["Location"].endswith("/inbox/")
     assert read_at(sanhu, note_id) is not None
 

@@ -35,7 +35,7 @@ CHANNEL_LABELS = {"inbox": _l("Inbox"), "email": _l("E-mail"), "webhook": _l("We
 #: the text fields of the form, stored as they are (the ledger checks them)
 SETTING_FIELDS = ("reminder_offsets", "overdue_every", "board_threshold_days", "email_enabled",
                   "smtp_host", "smtp_port", "smtp_user", "smtp_from", "smtp_tls",
-                  "webhook_enabled", "webhook_url", "webhook_kind")
+                  "webhook_enabled", "webhook_url", "webhook_kind", "webhook_allow_internal")
 
 
 class NotifyForm(FlaskForm):
@@ -62,6 +62,10 @@ class NotifyForm(FlaskForm):
                               description=_l("The robot's address with its key, from the group "
                                              "settings."))
     webhook_kind = SelectField(_l("Robot"), validate_choice=False)
+    webhook_allow_internal = BooleanField(
+        _l("Allow internal addresses for the webhook (this server, link-local)"),
+        description=_l("Only for a robot on this server; the database's port is refused "
+                       "always."))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -91,6 +95,12 @@ def setting_error(name: str, message: str) -> str:
     if name == "webhook_url":
         if "needs" in message:
             return _("The webhook needs a URL.")
+        if message == "internal target":
+            return _("This address points at this server or an internal network address "
+                     "(loopback, link-local such as 169.254.169.254): it is refused unless "
+                     "internal addresses are allowed below.")
+        if message == "database port":
+            return _("This address uses the database's port: choose another.")
         return _("Enter an address starting with http:// or https://.")
     return _("This value is not accepted.")
 

@@ -51,6 +51,12 @@ CODES = {
     "no units below a village": _l("A village has no units below it."),
     "duplicate in file": _l("This value appears more than once in the file."),
     "already exists": _l("This already exists in the system."),
+    # an import says "exists" only inside the importer's area; elsewhere "not available",
+    # the same words as for a value with a space (ledger.org.imports._taken_or_unusable)
+    "code:already exists": _l("A unit with this code already exists in your area."),
+    "username:already exists": _l("A user with this username already exists in your area."),
+    "code:not available": _l("This code cannot be used: choose another (no spaces)."),
+    "username:not available": _l("This username cannot be used: choose another (no spaces)."),
     "unknown level": _l("Unknown level: use city, county, township, village "
                         "(市, 县, 乡镇, 村)."),
     "unknown parent": _l("No such parent unit in your area or on an earlier line."),

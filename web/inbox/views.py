@@ -120,26 +120,36 @@ def mark_all():
     return redirect(url_for("inbox.index"))
 
 
-@bp.route("/<int:notification_id>/open")
+def _target(note: dict) -> str:
+    """Where a notification leads: its item, observation, notice or subject (else the inbox)."""
+    if note["item_id"] is not None:
+        return url_for("items.view", item_id=note["item_id"])
+    if note["observation_id"] is not None:
+        return url_for("observations.view", observation_id=note["observation_id"])
+    if note["notice_id"] is not None:
+        return url_for("supervision.notice", notice_id=note["notice_id"])
+    return subject_url(note.get("subject")) or url_for("inbox.index")
+
+
+@bp.route("/<int:notification_id>/open", methods=["GET", "POST"])
 @login_required
 def open_item(notification_id: int):
-    """Follow a notification to its item, observation or notice, marking it read (a link:
-    reading is harmless)."""
+    """Follow a notification to its item, observation or notice.
+
+    The page's button POSTs (with the CSRF token) and marks the message read; a
+    GET (an old bookmark, a link preview, a prefetch) only redirects: a GET
+    never changes state.
+    """
     user_id = current_user.actor.id
+    if request.method == "POST" and not ActionForm().validate_on_submit():
+        abort(400)
     with sanhu().uow() as uow:
         note = reminders.own_notification(uow, user_id, notification_id)
         if note is None:
             abort(404)
-        if note["read_at"] is None:
+        if request.method == "POST" and note["read_at"] is None:
             reminders.mark_read(uow, user_id, [notification_id])
-    if note["item_id"] is not None:
-        return redirect(url_for("items.view", item_id=note["item_id"]))
-    if note["observation_id"] is not None:
-        return redirect(url_for("observations.view", observation_id=note["observation_id"]))
-    if note["notice_id"] is not None:
-        return redirect(url_for("supervision.notice", notice_id=note["notice_id"]))
-    target = subject_url(note.get("subject"))
-    return redirect(target or url_for("inbox.index"))
+    return redirect(_target(note))
 
 
 def subject_url(subject: str | None) -> str | None:
