@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
                config: dict | None = None) -> Flask:
     """Build the Flask app for ``settings`` (default: from the environment)."""
     from web import admin
+    from web.auth import sessions as auth_sessions
     from web.auth import views as auth
     from web.core import errors, extensions, i18n, layout, security
     from web.home import views as home
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["sanhu"] = sanhu
     extensions.init_app(app)
+    auth_sessions.init_app(app)  # before anything loads the signed-in user
     i18n.init_app(app)
     layout.init_app(app)
     security.init_app(app)

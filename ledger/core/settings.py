@@ -47,6 +47,12 @@ class Settings:
     proxy_hops: int = 0
     #: how long "remember me on this device" lasts, in days
     remember_days: int = 14
+    #: a session unused this long ends (a remembered device then starts a new one)
+    session_idle_minutes: int = 120
+    #: a session ends this long after sign-in however busy it is
+    session_max_hours: int = 12
+    #: how long a browser that signed in stays "known" and exempt from others' lock-outs
+    known_device_days: int = 90
     #: failed sign-ins (per username; per client address four times as many) before a lock
     login_max_failures: int = 5
     #: the window in which failed sign-ins are counted, in minutes
@@ -104,6 +110,10 @@ class Settings:
             secure_cookies=env.get("SANHU_SECURE_COOKIES", "0") == "1",
             proxy_hops=_int(env, "SANHU_PROXY_HOPS", base.proxy_hops),
             remember_days=_int(env, "SANHU_REMEMBER_DAYS", base.remember_days),
+            session_idle_minutes=_int(env, "SANHU_SESSION_IDLE_MINUTES",
+                                      base.session_idle_minutes),
+            session_max_hours=_int(env, "SANHU_SESSION_MAX_HOURS", base.session_max_hours),
+            known_device_days=_int(env, "SANHU_KNOWN_DEVICE_DAYS", base.known_device_days),
             login_max_failures=_int(env, "SANHU_LOGIN_MAX_FAILURES", base.login_max_failures),
             login_window_minutes=_int(env, "SANHU_LOGIN_WINDOW_MINUTES",
                                       base.login_window_minutes),

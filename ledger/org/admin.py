@@ -20,10 +20,11 @@ from ledger.core.errors import NotFound, PermissionDenied, ValidationError
 from ledger.core.models import LEVEL_ORDER, Level, Role, Unit, User
 from ledger.core.uow import UnitOfWork
 from ledger.org.directory import ROLE_LEVELS, add_unit, add_user, hash_password, unit_in_scope
+from ledger.org.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
 
-#: the shortest password an admin may set
-MIN_PASSWORD = 10
-MAX_PASSWORD = 200
+#: the shortest password an admin may set (the policy lives in ``ledger.org.passwords``)
+MIN_PASSWORD = MIN_LENGTH
+MAX_PASSWORD = MAX_LENGTH
 _NO_SPACE = re.compile(r"^\S+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^[0-9+\-() ]{3,32}$")
@@ -185,17 +186,6 @@ def _check_profile(session: Session, actor: Actor, errors: dict[str, str], *, di
     return unit
 
 
-def password_problem(password: str) -> str | None:
-    """The field code for an unacceptable password, or None."""
-    if not password:
-        return "required"
-    if len(password) < MIN_PASSWORD:
-        return "too short"
-    if len(password) > MAX_PASSWORD:
-        return "too long"
-    return None
-
-
 def create_user(uow: UnitOfWork, actor: Actor, *, username: str, display_name: str, role: str,
                 unit_code: str, password: str, email: str = "", phone: str = "",
                 post: str = "") -> User:
@@ -213,7 +203,7 @@ def create_user(uow: UnitOfWork, actor: Actor, *, username: str, display_name: s
         errors["username"] = "taken"
     unit = _check_profile(s, actor, errors, display_name=display_name, role=role,
                           unit_code=unit_code, email=email, phone=phone, post=post)
-    if problem := password_problem(password):
+    if problem := password_problem(password, username):
         errors["password"] = problem
     if errors:
         raise ValidationError("the user could not be created", fields=errors)
@@ -226,7 +216,10 @@ def create_user(uow: UnitOfWork, actor: Actor, *, username: str, display_name: s
 
 def update_user(uow: UnitOfWork, actor: Actor, user_id: int, *, display_name: str, role: str,
                 unit_code: str, email: str = "", phone: str = "", post: str = "") -> User:
-    """Change a user's name, role, unit and contact details (not their own role or unit)."""
+    """Change a user's name, role, unit and contact details (not their own role or unit).
+
+    A new role or unit changes what the user may see and do, so their sessions end.
+    """
     s = uow.session
     user = user_in_scope(s, actor, user_id)
     display_name, email, phone, post = (_clean(v) for v in (display_name, email, phone, post))
@@ -237,6 +230,8 @@ def update_user(uow: UnitOfWork, actor: Actor, user_id: int, *, display_name: st
         errors["role"] = "own role"
     if errors:
         raise ValidationError("the user could not be changed", fields=errors)
+    if role != user.role or unit.id != user.unit_id:
+        user.session_version += 1
     user.display_name, user.role, user.unit_id = display_name, role, unit.id
     user.email, user.phone, user.post = email or None, phone or None, post or None
     uow.commit()
@@ -260,7 +255,7 @@ def set_active(uow: UnitOfWork, actor: Actor, user_id: int, active: bool) -> Use
 def reset_password(uow: UnitOfWork, actor: Actor, user_id: int, password: str) -> User:
     """Set a new password chosen by the admin; the user's sessions end."""
     user = user_in_scope(uow.session, actor, user_id)
-    if problem := password_problem(password):
+    if problem := password_problem(password, user.username):
         raise ValidationError("the password was not accepted", fields={"password": problem})
     user.password_hash = hash_password(password)
     user.session_version += 1

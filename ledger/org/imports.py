@@ -27,11 +27,11 @@ from ledger.core.uow import UnitOfWork
 from ledger.org.admin import (
     child_level,
     decode_text,
-    password_problem,
     require_admin,
     role_fits,
 )
 from ledger.org.directory import add_unit, hash_password
+from ledger.org.passwords import password_problem
 
 #: column → accepted header names (compared case-insensitively, spaces trimmed)
 UNIT_COLUMNS = {
@@ -358,7 +358,7 @@ def check_users(session: Session, actor: Actor,
         if role is not None and unit is not None and not role_fits(role, unit.level):
             errors.append(RowError(line, "role", "role does not fit the unit's level",
                                    r["role"]))
-        if r.get("password") and (problem := password_problem(r["password"])):
+        if r.get("password") and (problem := password_problem(r["password"], username)):
             errors.append(RowError(line, "password", problem))
         if len(errors) == before:
             plans.append(UserPlan(line, r, role.value, unit))
@@ -406,7 +406,7 @@ IMPORTERS: dict[str, Callable[[UnitOfWork, Actor, str, bytes], int]] = {
 EXAMPLES = {
     "units": [["370102001", "示范街道", "乡镇", "370102"]],
     "users": [["zhangsan", "张三", "村党组织书记", "370102001001", "", "13800000000",
-               "村党组织书记", "ChangeMe-2026"]],
+               "村党组织书记", "Cun-Shu-Ji-7391"]],
 }
 
 

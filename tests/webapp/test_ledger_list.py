@@ -163,6 +163,7 @@ def test_overdue_and_traffic_light_filters_follow_the_deadline(ledger, signed_in
     assert rows_for(client, light="green") == {n["rectifying"]}  # submitted is not "open"
     with time_machine.travel(dt.datetime.combine(today + dt.timedelta(days=2), NOON_UTC),
                              tick=False):
+        client = signed_in("county_K1")  # the earlier session has expired two days later
         assert rows_for(client, overdue=1) == {n["late"]}
         assert rows_for(client, light="red") == {n["late"]}
         assert rows_for(client, light="yellow") == {n["assigned"]}

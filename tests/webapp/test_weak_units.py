@@ -111,8 +111,7 @@ def test_the_board_suggests_listing_and_filters_the_lagging_units_items(signed_i
     with sanhu.uow() as uow:
         deadline = uow.session.get(Item, ids[0]).deadline
     later = dt.datetime.combine(deadline + dt.timedelta(days=5), dt.time(4), tzinfo=dt.UTC)
-    sup = signed_in("sup_K1")
-    with time_machine.travel(later, tick=False):
-        html = sup.get("/board/?lagging=1").get_data(as_text=True)
+    with time_machine.travel(later, tick=False):  # a session signed in weeks ago has expired
+        html = signed_in("sup_K1").get("/board/?lagging=1").get_data(as_text=True)
     assert html.count('class="badge text-bg-danger lagging"') == 2
     assert 'name="lagging" value="1" checked' in html

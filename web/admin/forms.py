@@ -60,8 +60,9 @@ class UserCreateForm(ProfileForm):
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Initial password"), validators=[DataRequired()],
-                             description=_l("At least 10 characters; tell it to the user "
-                                            "in person."))
+                             description=_l("At least 10 characters; not a common or simple "
+                                            "password and not containing the username. "
+                                            "Tell it to the user in person."))
     confirm = PasswordField(_l("Repeat the password"), validators=[
         DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
 
@@ -74,8 +75,9 @@ class PasswordForm(FlaskForm):
     """A new password chosen by the admin."""
 
     password = PasswordField(_l("New password"), validators=[DataRequired()],
-                             description=_l("At least 10 characters. The user is signed out "
-                                            "everywhere."))
+                             description=_l("At least 10 characters; not a common or simple "
+                                            "password and not containing the username. "
+                                            "The user is signed out everywhere."))
     confirm = PasswordField(_l("Repeat the password"), validators=[
         DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
 

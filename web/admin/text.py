@@ -12,9 +12,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ledger.core.errors import DomainError, ValidationError
-from ledger.org.admin import MIN_PASSWORD
 from ledger.org.imports import RowError
 from web.core.labels import ROLE_LABELS  # noqa: F401  (re-exported)
+from web.core.password_text import password_message
 
 LEVEL_LABELS = {
     "city": _l("City"),
@@ -71,8 +71,8 @@ CODES = {
 
 def code_message(code: str, field: str = "") -> str:
     """The sentence for a ledger field code."""
-    if code == "too short":
-        return _("At least %(n)s characters.", n=MIN_PASSWORD)
+    if field == "password" and (policy := password_message(code)):
+        return policy
     message = CODES.get(f"{field}:{code}") or CODES.get(code)
     return str(message) if message else _("This value is not accepted.")
 

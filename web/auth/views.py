@@ -1,14 +1,19 @@
 """Sign-in, sign-out and the account page (Flask-Login, CSRF-protected forms).
 
 Failed sign-ins are throttled per username and per client address in the
-database (``ledger.org.throttle``), so every web worker sees the same count.  The
-session id carries the user's ``session_version``: changing the password bumps
-it, which signs out every other session and remembered device of that user.
+database (``ledger.org.throttle``), so every web worker sees the same count; a
+browser that signed in as the user before is checked against its own count
+(``web.auth.devices``).  The session id carries the user's ``session_version``
+and the time of sign-in: signing out, changing the password (and an admin's
+reset, disabling, change of role or unit) bumps the version, which ends every
+session and remember cookie of that user; the time bounds a remember cookie on
+the server.  Session lifetimes: ``web.auth.sessions``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from flask import (
     Blueprint,
@@ -32,23 +37,34 @@ from ledger.core.actors import Actor
 from ledger.core.errors import ValidationError as DomainValidationError
 from ledger.core.models import Unit, User
 from ledger.org import throttle
+from ledger.org.passwords import MAX_LENGTH, password_problem
+from web.auth.devices import known_device, remember_device
+from web.auth.next_target import safe_next
 from web.core.extensions import login_manager, sanhu
 from web.core.labels import ROLE_LABELS
+from web.core.password_text import password_message
 
 bp = Blueprint("auth", __name__)
 
 
 
 class WebUser(UserMixin):
-    """The signed-in user; the id carries the session version (password change signs out)."""
+    """The signed-in user; the id carries the session version and the time of sign-in.
 
-    def __init__(self, user: User, unit: Unit) -> None:
+    ``<user id>:<session version>:<signed in at, epoch seconds>`` goes into the
+    session and the remember cookie: a bumped version refuses both, and the
+    server refuses a remember cookie older than the remember period even if a
+    copy outlives the browser's expiry.
+    """
+
+    def __init__(self, user: User, unit: Unit, signed_in_at: int | None = None) -> None:
         self.user = user
         self.unit = unit
         self.actor = Actor.of(user, unit)
+        self.signed_in_at = int(time.time()) if signed_in_at is None else signed_in_at
 
     def get_id(self) -> str:
-        return f"{self.user.id}:{self.user.session_version}"
+        return f"{self.user.id}:{self.user.session_version}:{self.signed_in_at}"
 
     @property
     def is_active(self) -> bool:
@@ -57,10 +73,12 @@ class WebUser(UserMixin):
 
 @login_manager.user_loader
 def load_user(user_id: str) -> WebUser | None:
-    """The user of a session or remember cookie, if still active and of the current version."""
+    """The user of a session or remember cookie: active, current version, within the period."""
     try:
-        uid, version = (int(p) for p in user_id.split(":"))
+        uid, version, signed_in_at = (int(p) for p in user_id.split(":"))
     except ValueError:
+        return None
+    if time.time() - signed_in_at > sanhu().settings.remember_days * 24 * 3600:
         return None
     with sanhu().uow() as uow:
         row = uow.session.execute(
@@ -68,7 +86,7 @@ def load_user(user_id: str) -> WebUser | None:
         ).first()
     if row is None or not row[0].active or row[0].session_version != version:
         return None
-    return WebUser(row[0], row[1])
+    return WebUser(row[0], row[1], signed_in_at)
 
 
 class LoginForm(FlaskForm):
@@ -77,21 +95,20 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Remember me on this device"))
 
 
-def _not_the_username(form: PasswordForm, field) -> None:
-    if field.data and field.data.strip().lower() == current_user.user.username.lower():
-        raise ValidationError(_("The password must not be your username."))
+def _meets_the_policy(form: PasswordForm, field) -> None:
+    """The password policy of ``ledger.org.passwords``, its reason shown beside the field."""
+    if problem := password_problem(field.data, current_user.user.username):
+        raise ValidationError(password_message(problem) or _("This value is not accepted."))
 
 
 class PasswordForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    current = PasswordField(_l("Current password"),
+                            validators=[DataRequired(), Length(max=MAX_LENGTH)])
     new = PasswordField(
         _l("New password"),
-        description=_l("At least %(n)s characters, not your username.",
-                       n=throttle.MIN_PASSWORD_LENGTH),
-        validators=[DataRequired(), Length(min=throttle.MIN_PASSWORD_LENGTH, max=200,
-                                           message=_l("At least %(n)s characters.",
-                                                      n=throttle.MIN_PASSWORD_LENGTH)),
-                    _not_the_username])
+        description=_l("At least %(n)s characters; not a common or simple password and "
+                       "not containing your username.", n=throttle.MIN_PASSWORD_LENGTH),
+        validators=[DataRequired(), _meets_the_policy])
     confirm = PasswordField(_l("New password again"), validators=[
         DataRequired(), EqualTo("new", message=_l("The two new passwords differ."))])
 
@@ -104,13 +121,6 @@ def _lock_message(until: dt.datetime) -> str:
     return _("Too many attempts. Please try again after %(time)s.", time=when)
 
 
-def _safe_next(target: str) -> str:
-    """Only a path on this site (never ``//host`` or ``https://…``) may follow sign-in."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("home.index")
-    return target
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Show the sign-in form and sign the user in, unless throttled."""
@@ -118,7 +128,8 @@ def login():
     if form.validate_on_submit():
         username = form.username.data.strip()
         with sanhu().uow() as uow:
-            result = throttle.sign_in(uow, username, form.password.data, request.remote_addr)
+            result = throttle.sign_in(uow, username, form.password.data, request.remote_addr,
+                                      device=known_device(username))
             unit = uow.session.get(Unit, result.user.unit_id) if result.user else None
         if result.locked_until is not None:
             flash(_lock_message(result.locked_until), "error")
@@ -126,14 +137,22 @@ def login():
             flash(_("Wrong username or password, or the account is disabled."), "error")
         else:
             login_user(WebUser(result.user, unit), remember=bool(form.remember.data))
-            return redirect(_safe_next(request.args.get("next", "")))
+            response = redirect(safe_next(request.args.get("next"), url_for("home.index")))
+            remember_device(response, result.user.username)
+            return response
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Sign out (a POST, so the CSRF token protects it)."""
+    """Sign out everywhere (a POST, so the CSRF token protects it).
+
+    Bumping the session version refuses every copy of this session and of the
+    remember cookie, and the user's other devices too (README, "Security").
+    """
+    with sanhu().uow() as uow:
+        throttle.end_sessions(uow, current_user.user.id)
     logout_user()
     return redirect(url_for("auth.login"))
 
@@ -148,16 +167,22 @@ def account():
     """
     form = PasswordForm()
     if form.validate_on_submit():
+        username = current_user.user.username
         try:
             with sanhu().uow() as uow:
                 user = throttle.change_password(uow, current_user.user.id,
-                                                current=form.current.data, new=form.new.data)
+                                                current=form.current.data, new=form.new.data,
+                                                address=request.remote_addr,
+                                                device=known_device(username))
                 unit = uow.session.get(Unit, user.unit_id)
+        except throttle.Locked as exc:
+            form.current.errors = [_lock_message(exc.until)]
         except DomainValidationError as exc:
             if "current" in exc.fields:
                 form.current.errors = [_("The current password is not right.")]
             else:
-                form.new.errors = [_("Choose a longer password that is not your username.")]
+                form.new.errors = [password_message(exc.fields.get("new", ""))
+                                   or _("This value is not accepted.")]
         else:
             remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
             login_user(WebUser(user, unit), remember=remembered in request.cookies)
