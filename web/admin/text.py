@@ -13,8 +13,9 @@ from flask_babel import lazy_gettext as _l
 
 from ledger.core.errors import DomainError, ValidationError
 from ledger.org.admin import MIN_PASSWORD
-from ledger.org.imports import RowError
+from ledger.org.imports import MAX_CELL, MAX_XLSX_BYTES, RowError
 from web.core.labels import ROLE_LABELS  # noqa: F401  (re-exported)
+from web.core.upload_limits import size_text
 
 LEVEL_LABELS = {
     "city": _l("City"),
@@ -67,6 +68,11 @@ def code_message(code: str, field: str = "") -> str:
     """The sentence for a ledger field code."""
     if code == "too short":
         return _("At least %(n)s characters.", n=MIN_PASSWORD)
+    if code == "too large":
+        return _("The workbook unpacks to more than %(size)s; split it into smaller files.",
+                 size=size_text(MAX_XLSX_BYTES))
+    if code == "cell too long":
+        return _("A cell of the file is far longer than %(n)s characters.", n=MAX_CELL)
     message = CODES.get(f"{field}:{code}") or CODES.get(code)
     return str(message) if message else _("This value is not accepted.")
 
