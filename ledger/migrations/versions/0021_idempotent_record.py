@@ -1,15 +1,15 @@
 """One-time tokens of the 登记 form: record_tokens (user, token) → the item recorded.
 
-Revision ID: 0020
-Revises: 0017
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020"
-down_revision = "0017"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
