@@ -685,6 +685,21 @@ class AppSetting(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class RecordToken(Base):
+    """The one-time token of a 登记 form and the item its first post recorded.
+
+    The key makes recording idempotent: the same form sent again (a double click,
+    a resend after a timeout), even at the same moment, finds the first item
+    instead of recording another (``ledger.items.services.record_finding``).
+    """
+
+    __tablename__ = "record_tokens"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 # --- supervision: 催办, 约谈, 函询, 挂牌督办 and 通报 (SPEC §10) ---------------------
 
 

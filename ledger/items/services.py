@@ -11,6 +11,7 @@ raises ``Conflict`` and leaves the database as the other user left it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -35,6 +36,7 @@ from ledger.core.models import (
     ItemEvent,
     NumberSequence,
     Observation,
+    RecordToken,
     Standard,
     State,
     Unit,
@@ -81,6 +83,8 @@ class ItemResult:
     number: str
     status: str
     version: int
+    #: recording only: the item an earlier post of the same form created
+    existing: bool = False
 
 
 @dataclass(frozen=True)
@@ -357,19 +361,47 @@ def available_events(uow: UnitOfWork, item_id: int, actor: Actor) -> list[str]:
 # --- record -----------------------------------------------------------------
 
 
+#: a form's one-time token: what ``secrets.token_urlsafe`` gives, within the column
+FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def _recorded_with(uow: UnitOfWork, actor: Actor, token: str) -> ItemResult | None:
+    """The item the actor's earlier post of the form with ``token`` recorded, if any."""
+    row = uow.session.execute(
+        select(Item.id, Item.number, Item.state, Item.submitted, Item.version)
+        .join(RecordToken, RecordToken.item_id == Item.id)
+        .where(RecordToken.user_id == actor.id, RecordToken.token == token)).first()
+    if row is None:
+        return None
+    return ItemResult(row.id, row.number, status_of(row.state, row.submitted), row.version,
+                      existing=True)
+
+
 def record_finding(uow: UnitOfWork, actor: Actor, *, unit_id: int, description: str,
                    standard_id: int | None = None, source: str = "observation",
                    cycle_id: int | None = None, observation_id: int | None = None,
                    severity: str = "normal", note: str | None = None,
-                   files: Sequence[tuple] = ()) -> ItemResult:
+                   files: Sequence[tuple] = (), form_token: str | None = None) -> ItemResult:
     """Record a problem (one problem, one item) against a unit below the actor's own.
 
     ``files`` are blobs already in the evidence store, as (blob, display name):
     an observation's photos of the failed line become the item's evidence.
     An observation has at most one item per standard.
+
+    ``form_token`` (the 登记 form's one-time token) makes recording idempotent:
+    the same actor sending the same token again gets the item the first post
+    recorded (``existing=True``) and nothing new is written, also when both
+    arrive at once (the key of ``record_tokens`` lets only one commit).
     """
     if actor.role not in RECORD_ROLES:
         raise PermissionDenied(f"the role {actor.role} may not record findings", event="record")
+    if form_token is not None:
+        if not isinstance(form_token, str) or not FORM_TOKEN.fullmatch(form_token):
+            raise ValidationError("the form's token is malformed; reload the form",
+                                  fields={"form_token": "invalid"})
+        earlier = _recorded_with(uow, actor, form_token)
+        if earlier is not None:
+            return earlier
     unit = uow.session.get(Unit, unit_id)
     if unit is None or not actor.sees(unit):
         raise NotFound("no such unit")
@@ -421,7 +453,17 @@ def record_finding(uow: UnitOfWork, actor: Actor, *, unit_id: int, description: 
     uow.flush()
     _history(uow, item, actor, "record", None, note,
              {"number": number, "unit_id": unit.id, "standard_id": standard_id}, files)
-    uow.commit()
+    if form_token is not None:
+        uow.session.add(RecordToken(user_id=actor.id, token=form_token, item_id=item.id,
+                                    created_at=now))
+    try:
+        uow.commit()
+    except Conflict:
+        # the same form, posted at the same moment, committed first: that item stands
+        earlier = _recorded_with(uow, actor, form_token) if form_token is not None else None
+        if earlier is None:
+            raise
+        return earlier
     return ItemResult(item.id, item.number, item.status, item.version)
 
 

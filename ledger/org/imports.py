@@ -4,6 +4,14 @@ Reading and checking come first: every bad row is reported with its line
 number as the file shows it (the header is line 1), its column and a short
 code; when any row is bad nothing is imported.  Otherwise all rows are added
 in one transaction.  Column headers may be English or Chinese.
+
+A file costs the server little whatever it holds: a workbook whose members
+unpack to more than ``MAX_XLSX_BYTES`` is refused before it is parsed (a zip
+member never yields more than the size it declares), sheets are streamed
+(``read_only``) without trusting their claimed dimension, at most
+``MAX_COLUMNS`` columns a row are read, reading stops past ``MAX_ROWS`` data
+rows (``MAX_LINES`` lines with blank ones), a cell is kept to ``MAX_CELL``
+characters (longer is a row error) and values echoed in errors are short.
 """
 
 from __future__ import annotations
@@ -12,9 +20,10 @@ import csv
 import io
 import os
 import warnings
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -75,7 +84,19 @@ ROLE_WORDS = {
     "村党组织书记": Role.VILLAGE_SECRETARY, "村书记": Role.VILLAGE_SECRETARY,
     "督查": Role.SUPERVISOR, "系统管理员": Role.ADMIN, "管理员": Role.ADMIN,
 }
-MAX_ROWS = 50_000
+#: data rows per file (a province's units come in a few files)
+MAX_ROWS = 5_000
+#: lines read at most, blank ones included
+MAX_LINES = 2 * MAX_ROWS
+#: columns read per row (the templates have eight)
+MAX_COLUMNS = 32
+#: characters per cell; a longer one is a row error
+MAX_CELL = 200
+#: a workbook's members unpacked, together; and how many members it may have
+MAX_XLSX_BYTES = 20 * 1024 * 1024
+MAX_XLSX_MEMBERS = 1_000
+#: characters of a bad value echoed back in the error list
+ECHO_CHARS = 40
 #: users per file: each password hash takes a noticeable fraction of a second
 MAX_USER_ROWS = 2_000
 
@@ -98,7 +119,7 @@ class ImportRejected(ValidationError):
     def __init__(self, rows: list[RowError]) -> None:
         super().__init__(f"{len({r.line for r in rows})} bad row(s); nothing was imported",
                          fields={"file": "bad rows"})
-        self.rows = rows
+        self.rows = [replace(r, value=echo(r.value)) for r in rows]
 
     def as_dict(self) -> dict[str, object]:
         return {**super().as_dict(), "rows": [r.__dict__ for r in self.rows]}
@@ -107,27 +128,84 @@ class ImportRejected(ValidationError):
 # --- reading ---------------------------------------------------------------------
 
 
+def echo(value: str) -> str:
+    """A value as shown back in an error list: at most ``ECHO_CHARS`` characters."""
+    return value if len(value) <= ECHO_CHARS else value[:ECHO_CHARS] + "…"
+
+
 def _cell(value: object) -> str:
-    """A cell as text: whole numbers without ``.0`` (Excel stores codes as numbers)."""
+    """A cell as text: whole numbers without ``.0`` (Excel stores codes as numbers).
+
+    Kept to one character more than ``MAX_CELL``: enough to tell it is too long.
+    """
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return str(value)[:MAX_CELL + 64].strip()[:MAX_CELL + 1]
+
+
+def _too_many_rows() -> ValidationError:
+    return ValidationError("the file has too many rows", fields={"file": "too many rows"},
+                           max_rows=MAX_ROWS)
+
+
+def _capped(rows: Iterable[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    """The rows, trailing empty cells dropped; stops past ``MAX_ROWS`` data rows or
+    ``MAX_LINES`` lines, so a hostile file is never read to its end."""
+    out: list[tuple[int, list[str]]] = []
+    data_rows = 0
+    for line, cells in rows:
+        if line > MAX_LINES + 1:
+            raise _too_many_rows()
+        while cells and not cells[-1]:
+            cells.pop()
+        if cells and out:
+            data_rows += 1
+            if data_rows > MAX_ROWS:
+                raise _too_many_rows()
+        out.append((line, cells))
+    return out
 
 
 def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(decode_text(data), newline=""))
-    rows, start = [], 1
-    for row in reader:
-        rows.append((start, [c.strip() for c in row]))
-        start = reader.line_num + 1
-    return rows
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        start = 1
+        for row in reader:
+            yield start, [_cell(c) for c in row[:MAX_COLUMNS]]
+            start = reader.line_num + 1
+
+    try:
+        return _capped(rows())
+    except csv.Error as exc:  # a field beyond the csv module's limit (128 KiB), a NUL byte
+        raise ValidationError("a cell of the file is far too long",
+                              fields={"file": "cell too long"}) from exc
+
+
+def _check_unpacked_size(data: bytes) -> None:
+    """Refuse a workbook that would unpack to more than ``MAX_XLSX_BYTES``.
+
+    The sizes come from the zip's directory; ``zipfile`` never yields more than
+    a member declares, so a lying directory gets a broken file, not a big one.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            members = book.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+        raise ValidationError("the file is not a readable .xlsx workbook",
+                              fields={"file": "unreadable"}) from exc
+    if (len(members) > MAX_XLSX_MEMBERS
+            or sum(m.file_size for m in members) > MAX_XLSX_BYTES):
+        raise ValidationError("the workbook is too large once unpacked",
+                              fields={"file": "too large"}, max_bytes=MAX_XLSX_BYTES)
 
 
 def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
+    _check_unpacked_size(data)
     try:
         with warnings.catch_warnings():
             # style or data-validation warnings say nothing about the values
@@ -138,14 +216,27 @@ def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
                               fields={"file": "unreadable"}) from exc
     try:
         sheet = book.worksheets[0]
-        return [(n, [_cell(v) for v in row])
-                for n, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        # the claimed dimension is not trusted: "A1:XFD1048576" would pad every row to
+        # 16,384 cells, and one smaller than the data would hide rows
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+        try:
+            return _capped((n, [_cell(v) for v in row]) for n, row in enumerate(rows, start=1))
+        except ValidationError:
+            raise
+        except Exception as exc:  # a sheet that breaks while streamed
+            raise ValidationError("the file is not a readable .xlsx workbook",
+                                  fields={"file": "unreadable"}) from exc
     finally:
         book.close()
 
 
 def read_rows(filename: str, data: bytes) -> list[tuple[int, list[str]]]:
-    """(line number, cells) of every row of a .xlsx or .csv file; header included."""
+    """(line number, cells) of every row of a .xlsx or .csv file; header included.
+
+    Trailing empty cells are dropped; ``ValidationError`` with ``too large`` or
+    ``too many rows`` when the file exceeds the limits above.
+    """
     name = (filename or "").lower()
     if name.endswith(".xlsx") or data[:4] == b"PK\x03\x04":
         return _read_xlsx(data)
@@ -184,8 +275,10 @@ def read_records(filename: str, data: bytes, columns: dict[str, tuple[str, ...]]
                                for col, i in index.items()}))
     if not records:
         raise ValidationError("the file has no data rows", fields={"file": "empty"})
-    if len(records) > MAX_ROWS:
-        raise ValidationError("the file has too many rows", fields={"file": "too many rows"})
+    overlong = [RowError(line, col, "too long", value) for line, record in records
+                for col, value in record.items() if len(value) > MAX_CELL]
+    if overlong:
+        raise ImportRejected(overlong)
     return records
 
 

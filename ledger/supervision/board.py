@@ -3,8 +3,14 @@
 ``board`` lists the overdue items in scope, filtered and sorted in SQL over the
 overdue partial indexes, with the rung of the ladder (提示 → 催办 → 通报 → 约谈 →
 挂牌督办) each item is due for (``suggestions``, thresholds from ``ladder``).
-The records and notices the acts wrote are read here too (``get_record``,
+The records and notices the acts wrote are read here too (``record_view``,
 ``get_notice``, ``list_notices``, ``item_supervision``).
+
+One act may cover items of several units.  Whoever sees every item of it reads
+all of it; whoever sees only some (the secretary of one of two villages
+interviewed about together) reads its kind, dates and terms and their own
+items, not its free texts, which may name the others: ``SHARED_DETAILS`` on
+the record, ``withheld_notes`` for the history entries the act wrote.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from ledger.core.models import (
     status_of,
 )
 from ledger.items.queries import COUNT_CAP, ItemFilter, Page, page_rows, scoped_items
-from ledger.supervision.acts import BOARD_ROLES, LISTING_LIVE
+from ledger.supervision.acts import ACTIONS, BOARD_ROLES, LISTING_LIVE
 
 
 @dataclass(frozen=True)
@@ -242,9 +248,54 @@ def _visible(session: Session, actor: Actor, link, key, key_id: int) -> list[int
         .where(key == key_id, actor.scope_clause(Item)).order_by(link.item_id)))
 
 
-def get_record(session: Session, actor: Actor, record_id: int
-               ) -> tuple[SupervisionRecord, list[int]]:
-    """A record and the ids of its items the actor sees (``NotFound`` when none)."""
+#: what a reader who sees only some of an act's items reads of its details: the dates
+#: and terms.  The free texts (who was interviewed, where, why, the minutes and the
+#: outcome; questions and replies; reasons for listing and lifting) may name the other
+#: units and stay with those who see every item.  A 催办 message is shared: it went to
+#: every responsible person's inbox.
+SHARED_DETAILS: dict[str, frozenset[str]] = {
+    "urge": frozenset({"note"}),
+    "interview": frozenset({"held_at", "follow_up_deadline"}),
+    "inquiry": frozenset({"reply_due", "replied_at"}),
+    "listing": frozenset({"term_until", "lift_requested_by", "lift_requested_at",
+                          "lift_approved_by", "lift_approved_at"}),
+}
+#: history events whose note repeats an act's free text (not 催办's message, nor the
+#: number and title of a 通报, which is published)
+PRIVATE_EVENTS = frozenset(rule.event for name, rule in ACTIONS.items()
+                           if name not in ("urge", "notice"))
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """A supervision record as one reader may read it."""
+
+    record: SupervisionRecord
+    #: the record's items the reader sees
+    item_ids: list[int]
+    #: the reader sees every item of the act, so reads all of it
+    complete: bool
+    #: the details the reader may read (all of them when ``complete``)
+    details: dict
+
+
+def _partial_records(session: Session, actor: Actor, record_ids: Iterable[int]) -> set[int]:
+    """The records among ``record_ids`` with items outside the actor's scope."""
+    wanted = sorted(set(record_ids))
+    if not wanted:
+        return set()
+    link = SupervisionRecordItem
+    total = dict(session.execute(select(link.record_id, func.count()).where(
+        link.record_id.in_(wanted)).group_by(link.record_id)).all())
+    seen = dict(session.execute(select(link.record_id, func.count())
+                                .join(Item, Item.id == link.item_id)
+                                .where(link.record_id.in_(wanted), actor.scope_clause(Item))
+                                .group_by(link.record_id)).all())
+    return {r for r in wanted if seen.get(r, 0) < total.get(r, 0)}
+
+
+def record_view(session: Session, actor: Actor, record_id: int) -> RecordView:
+    """A record as the actor may read it (``NotFound`` when they see none of its items)."""
     record = session.get(SupervisionRecord, record_id)
     if record is None:
         raise NotFound("no such record")
@@ -252,7 +303,35 @@ def get_record(session: Session, actor: Actor, record_id: int
                    record.id)
     if not ids:
         raise NotFound("no such record")
-    return record, ids
+    details = dict(record.details or {})
+    complete = not _partial_records(session, actor, [record.id])
+    if not complete:
+        shared = SHARED_DETAILS.get(record.kind, frozenset())
+        details = {k: v for k, v in details.items() if k in shared}
+    return RecordView(record, ids, complete, details)
+
+
+def get_record(session: Session, actor: Actor, record_id: int
+               ) -> tuple[SupervisionRecord, list[int]]:
+    """A record and the ids of its items the actor sees (``NotFound`` when none).
+
+    The record's details are all there: show them through ``record_view``.
+    """
+    view = record_view(session, actor, record_id)
+    return view.record, view.item_ids
+
+
+def withheld_notes(session: Session, actor: Actor, events: Sequence) -> set[int]:
+    """Ids of the history entries (of items the actor sees) whose note the actor may not
+    read: those a supervision act wrote that also covers items outside the actor's scope."""
+    def record_of(event) -> int | None:
+        changes = event.changes if isinstance(event.changes, dict) else {}
+        if event.event in PRIVATE_EVENTS and event.note and changes.get("record_id"):
+            return int(changes["record_id"])
+        return None
+
+    partial = _partial_records(session, actor, filter(None, map(record_of, events)))
+    return {e.id for e in events if record_of(e) in partial}
 
 
 def get_notice(session: Session, actor: Actor, notice_id: int) -> tuple[Notice, list[dict]]:

@@ -14,9 +14,16 @@ from web.admin import bp
 from web.admin.forms import ImportForm
 from web.admin.text import apply_errors, column_label, row_message
 from web.core.extensions import sanhu
+from web.core.upload_limits import too_large_message, upload_limit
 
 TITLES = {"units": _l("Import units"), "users": _l("Import users")}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: problems listed on the page (a file has at most a few thousand rows, each a few problems)
+SHOWN_PROBLEMS = 500
+
+
+def _import_limit() -> int:
+    return sanhu().settings.import_max_bytes
 
 
 def _kind(kind: str) -> str:
@@ -37,18 +44,27 @@ def _notes(kind: str) -> list[str]:
 
 
 @bp.route("/import/<kind>", methods=["GET", "POST"])
+@upload_limit(_import_limit)
 @login_required
 def import_file(kind: str):
-    """Upload units or users; all rows are imported, or none and every bad row is listed."""
+    """Upload units or users; all rows are imported, or none and every bad row is listed.
+
+    The upload may be at most ``SANHU_IMPORT_MAX_BYTES`` (refused from its declared
+    length before it is read; see ``web.core.upload_limits``).
+    """
     kind = _kind(kind)
     form = ImportForm()
-    problems = []
+    problems: list[tuple] = []
     if form.validate_on_submit():
-        upload = form.file.data
+        upload, limit = form.file.data, _import_limit()
+        data = upload.read(limit + 1)
+        if len(data) > limit:
+            form.file.errors = [too_large_message(limit)]
+            return render_template("admin/import.html", kind=kind, title=TITLES[kind],
+                                   form=form, problems=[], more=0), 413
         try:
             with sanhu().uow() as uow:
-                count = IMPORTERS[kind](uow, current_user.actor, upload.filename or "",
-                                        upload.read())
+                count = IMPORTERS[kind](uow, current_user.actor, upload.filename or "", data)
         except ImportRejected as exc:
             problems = [(r.line, column_label(r.column), row_message(r), r.value)
                         for r in exc.rows]
@@ -61,7 +77,8 @@ def import_file(kind: str):
             flash(_("%(n)s row(s) were imported.", n=count), "success")
             return redirect(url_for("admin.import_file", kind=kind))
     return render_template("admin/import.html", kind=kind, title=TITLES[kind], form=form,
-                           problems=problems)
+                           problems=problems[:SHOWN_PROBLEMS],
+                           more=max(0, len(problems) - SHOWN_PROBLEMS))
 
 
 @bp.route("/import/<kind>/template.<ext>")

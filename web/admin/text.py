@@ -12,9 +12,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ledger.core.errors import DomainError, ValidationError
-from ledger.org.imports import RowError
+from ledger.org.imports import MAX_CELL, MAX_XLSX_BYTES, RowError
 from web.core.labels import ROLE_LABELS  # noqa: F401  (re-exported)
 from web.core.password_text import password_message
+from web.core.upload_limits import size_text
 
 LEVEL_LABELS = {
     "city": _l("City"),
@@ -73,6 +74,11 @@ def code_message(code: str, field: str = "") -> str:
     """The sentence for a ledger field code."""
     if field == "password" and (policy := password_message(code)):
         return policy
+    if code == "too large":
+        return _("The workbook unpacks to more than %(size)s; split it into smaller files.",
+                 size=size_text(MAX_XLSX_BYTES))
+    if code == "cell too long":
+        return _("A cell of the file is far longer than %(n)s characters.", n=MAX_CELL)
     message = CODES.get(f"{field}:{code}") or CODES.get(code)
     return str(message) if message else _("This value is not accepted.")
 

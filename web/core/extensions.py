@@ -20,6 +20,9 @@ def sanhu() -> Sanhu:
 
 
 def init_app(app: Flask) -> None:
+    from web.core import upload_limits
+
+    upload_limits.init_app(app)  # ahead of the CSRF check, which reads the whole form
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"

@@ -7,6 +7,8 @@ checks that every event of ``ledger.items.workflow.RULES`` has a form here.
 
 from __future__ import annotations
 
+import secrets
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
@@ -196,3 +198,10 @@ class RecordForm(FlaskForm):
                                     *_choices(CATEGORIES, CATEGORY_LABELS)],
                            validators=[Optional()])
     deadline = _deadline(required=False)
+    #: one-time token, new on every rendered form: a repeated post finds the first item
+    form_token = HiddenField()
+
+    def give_token(self) -> None:
+        """A fresh token for a form that has none yet (a first visit, or an old client)."""
+        if not self.form_token.data:
+            self.form_token.data = secrets.token_urlsafe(24)

@@ -21,6 +21,7 @@ from ledger.items import services as svc
 from ledger.items.queries import get_item, item_rows, responsible_candidates
 from ledger.items.workflow import ITEM_LEVELS
 from ledger.observations.access import get_observation
+from ledger.supervision.board import withheld_notes
 from web.core.labels import CATEGORY_LABELS, ROLE_LABELS, SEVERITY_LABELS, SOURCE_LABELS
 from web.items.forms import EVENT_FORMS, EVENT_LABELS
 from web.items.uploads import KeptFile
@@ -129,7 +130,8 @@ def render(uow: UnitOfWork, item_id: int, active_event: str | None = None, activ
         "items/view.html", item=item, status=item.status, units=units,
         standard=s.get(Standard, item.standard_id) if item.standard_id else None,
         cycle=s.get(Cycle, item.cycle_id) if item.cycle_id else None,
-        history=history, evidence=evidence, evidence_by_event=by_event, people=people,
+        history=history, withheld=withheld_notes(s, actor, history), evidence=evidence,
+        evidence_by_event=by_event, people=people,
         forms=forms, labels=EVENT_LABELS, role_labels=ROLE_LABELS, active_event=active_event,
         stale_form=stale_form, kept=list(kept), message=message, conflict=conflict,
         preview=preview, light=row["light"], overdue=overdue,

@@ -184,7 +184,11 @@ def evidence(evidence_id: int):
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
-    """Record a problem (one problem, one item), and optionally assign it at once."""
+    """Record a problem (one problem, one item), and optionally assign it at once.
+
+    The form carries a one-time token: posting it again (a double click, a resend
+    after a timeout) leads to the item the first post recorded, never a second one.
+    """
     actor = current_user.actor
     form = RecordForm()
     with sanhu().uow() as uow:
@@ -207,8 +211,14 @@ def new():
                     _refused(uow, form, exc)
                     flash(explain(exc), "error")
                 else:
-                    flash(_("Recorded as %(number)s.", number=result.number), "success")
+                    if result.existing:
+                        flash(_("This form was sent before: the problem is recorded as "
+                                "%(number)s and was not recorded again.",
+                                number=result.number), "info")
+                    else:
+                        flash(_("Recorded as %(number)s.", number=result.number), "success")
                     return redirect(url_for("items.view", item_id=result.id))
+        form.give_token()
         status = 400 if form.is_submitted() and "preview" not in request.form else 200
         return item_page.render_record(form, preview), status
 
@@ -229,9 +239,10 @@ def _record(uow, actor, form, assign_now: bool):
     result = svc.record_finding(
         uow, actor, unit_id=form.unit_id.data, description=form.description.data,
         standard_id=form.standard_id.data or None, cycle_id=form.cycle_id.data or None,
-        source=form.source.data, severity=form.severity.data)
-    if not assign_now:
-        return result
+        source=form.source.data, severity=form.severity.data,
+        form_token=form.form_token.data or None)
+    if not assign_now or result.existing:
+        return result  # a repeated post: the first one assigned it (or said why not)
     person = default_responsible(uow.session, actor, form.unit_id.data)
     if person is None:
         flash(_("Recorded, but not assigned: the unit has no single responsible person. "

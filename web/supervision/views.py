@@ -327,21 +327,25 @@ def _record_forms(record, actor) -> dict[str, FlaskForm]:
 
 def _render_record(record_id: int, active: str | None = None, active_form=None,
                    message: str | None = None, status: int = 200):
+    """The record as the user may read it: all of it when they see every item of the act,
+    else its kind, dates and their own items (``sup_board.SHARED_DETAILS``)."""
     actor = _actor()
     with sanhu().uow() as uow:
-        record, ids = sup_board.get_record(uow.session, actor, record_id)
-        items = sup_board.items_brief(uow.session, ids)
-        details = record.details or {}
+        view = sup_board.record_view(uow.session, actor, record_id)
+        record, details = view.record, view.details
+        items = sup_board.items_brief(uow.session, view.item_ids)
         people = sup_board.people(uow.session, [record.created_by_id,
                                                 details.get("lift_requested_by"),
                                                 details.get("lift_approved_by"),
                                                 details.get("recorded_by")])
-    forms = _record_forms(record, actor)
+    # the changes need every item of the act in the user's area
+    forms = _record_forms(record, actor) if view.complete else {}
     if active and active_form is not None:
         forms[active] = active_form
     return render_template("supervision/record.html", record=record, details=details,
-                           items=items, people=people, forms=forms, message=message,
-                           action_labels=ACTION_LABELS, record_status=RECORD_STATUS,
+                           full=view.complete, items=items, people=people, forms=forms,
+                           message=message, action_labels=ACTION_LABELS,
+                           record_status=RECORD_STATUS,
                            board_visible=actor.role in sup.BOARD_ROLES), status
 
 
