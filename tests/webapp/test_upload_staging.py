@@ -118,6 +118,7 @@ def test_a_form_error_stores_no_blob_and_keeps_the_file_only_under_an_expiring_t
     # after the token's lifetime the file is gone from the form, and the job removes it
     later = dt.datetime.now(dt.UTC) + KEPT_MAX_AGE + dt.timedelta(minutes=5)
     with time_machine.travel(later, tick=False):
+        sec = signed_in("sec_V111")  # the first session has expired by then (12 hours)
         retry = post(sec, rectifying, "submit", {"note": "补上说明"}, extra={"kept_file": token})
         assert retry.status_code == 400  # "add at least one file": the token expired
         assert "after.png" not in retry.get_data(as_text=True)
