@@ -8,6 +8,7 @@ import os
 import resource
 
 from bench.areas.bulk import bulk_assign, open_cycle
+from bench.areas.dashboard import dashboard
 from bench.areas.export import export
 from bench.areas.item_page import item_pages
 from bench.areas.lists import lists, overdue
@@ -41,6 +42,7 @@ def run(m: Measurer) -> dict:
     res["coverage"] = coverage_reads(m)
     res["rank_province"] = rank_province(m)
     res["county_report"] = county_report(m)
+    res["dashboard"] = dashboard(m)  # after the writes above, so it counts them
     res["open_cycle"] = open_cycle(m)
     res["export"] = export(m)
     res["sweep"] = sweep(m)

@@ -65,6 +65,13 @@ def report_rows(results: dict[str, dict]) -> list[dict]:
                    f"{r['county_report']['p95_ms']:.0f} ms "
                    f"({r['county_report']['found_per_county']:,} items found per county)",
                    r["county_report"]["p95_ms"] <= 1000))
+    add("dashboard page of a county", "p95 ≤ 300 ms",
+        lambda r: p95(300)(r["dashboard"]["county"]))
+    add("dashboard page of the province", "p95 ≤ 300 ms",
+        lambda r: p95(300)(r["dashboard"]["province"]))
+    add("dashboard refresh (job)", "— (info)",
+        lambda r: (f"{r['dashboard']['refresh']['seconds']:.2f} s "
+                   f"({r['dashboard']['refresh']['units']:,} units)", None))
     add("open a quarterly cycle for all villages", "≤ 5 s",
         lambda r: (f"{r['open_cycle']['seconds']:.2f} s "
                    f"({r['open_cycle']['observations']:,} obs.)",

@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     from web.auth import sessions as auth_sessions
     from web.auth import views as auth
     from web.core import errors, extensions, i18n, layout, security
+    from web.dashboard import views as dashboard
     from web.home import views as home
     from web.inbox import views as inbox
     from web.items import views as items
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     app.register_blueprint(supervision.bp)
     app.register_blueprint(observation_exports.bp)
     app.register_blueprint(survey.bp)
+    app.register_blueprint(dashboard.bp)
     inbox.init_app(app)
     app.register_blueprint(inbox.bp)
     return app

@@ -88,7 +88,8 @@ def expect(ledger, *keys) -> set[str]:
 def test_a_village_secretary_sees_tasks_to_accept_in_progress_rejected_and_awaiting(
         ledger, signed_in):
     page = home(signed_in, "sec_V111")
-    assert list(page) == ["to-accept", "in-progress", "rejected-back", "awaiting-verification"]
+    assert list(page) == ["to-accept", "in-progress", "rejected-back", "awaiting-verification",
+                          "village-panel"]  # the village's figures after its tasks
     assert numbers_in(page["to-accept"]) == expect(ledger, ("V111", "assigned"))
     assert numbers_in(page["in-progress"]) == expect(ledger, ("V111", "rectifying"),
                                                      ("V111", "rejected"))

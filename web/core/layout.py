@@ -19,6 +19,8 @@ EVERYONE = {r.value for r in Role}
 NAV = (
     ("home.index", _l("Home"), EVERYONE - {Role.ADMIN.value}),
     ("ledger.index", _l("Ledger"), EVERYONE - {Role.ADMIN.value}),
+    # village secretaries see their own figures on their home page (and may open this)
+    ("dashboard.index", _l("Dashboard"), STAFF | {Role.SUPERVISOR.value}),
     ("observations.cycles", _l("Observations"), EVERYONE - {Role.ADMIN.value}),
     ("items.new", _l("Record a problem"),
      {Role.COUNTY_STAFF.value, Role.TOWNSHIP_STAFF.value, Role.SUPERVISOR.value}),

@@ -6,7 +6,8 @@ submissions to verify, (county) the verified items to close and the counts by
 status; city staff the counts and the overdue items; supervisors the overdue
 items.  Administrators go to the administration pages.  Each section is one
 short scoped query (``ledger.items.queries.home_items``) with a link to the full,
-filtered ledger list.
+filtered ledger list.  A village secretary also sees the village's own figures: open
+items, the on-time rate, and its score and class over the last cycles.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ledger.core.actors import Actor
 from ledger.core.models import Cycle, Role, Unit
+from ledger.dashboard.village import village_panel
 from ledger.items.queries import (
     COUNT_CAP,
     ItemFilter,
@@ -32,6 +34,8 @@ from ledger.items.queries import (
 )
 from ledger.results import pairing
 from web.core.extensions import sanhu
+from web.core.labels import CLASS_LABELS
+from web.ledger_list.views import CYCLE_KIND_LABELS
 
 bp = Blueprint("home", __name__)
 
@@ -134,8 +138,11 @@ def index():
         sections, counts = build_home(uow.session, actor, uow.today(),
                                       uow.settings.warning_days)
         pairs = _pairs(uow.session, actor)
+        panel = (village_panel(uow.session, actor, uow.today())
+                 if actor.role == Role.VILLAGE_SECRETARY.value else None)
     return render_template("home/index.html", sections=sections, counts=counts,
-                           cap=COUNT_CAP, pairs=pairs)
+                           cap=COUNT_CAP, pairs=pairs, panel=panel,
+                           class_labels=CLASS_LABELS, kind_labels=CYCLE_KIND_LABELS)
 
 
 def _pairs(session, actor) -> list[dict]:

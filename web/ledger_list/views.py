@@ -10,6 +10,7 @@ item, whether it worked or why it was refused.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -40,6 +41,7 @@ from ledger.core.models import Cycle, Item, Standard
 from ledger.items import services
 from ledger.items.export import XLSX_MIMETYPE, export_ledger
 from ledger.items.queries import (
+    OUTCOMES,
     SORTS,
     STATUSES,
     ItemFilter,
@@ -59,7 +61,10 @@ bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 PER_PAGE = 50
 #: the query arguments of a list, in the order links carry them
 FILTER_ARGS = ("status", "unit", "cycle", "standard", "standard_category", "category",
-               "overdue", "light", "q", "sort")
+               "overdue", "light", "outcome", "found_month", "closed_month", "q", "sort")
+#: the filters the dashboards link with, shown as badges above the list (no form field)
+DASHBOARD_ARGS = ("outcome", "found_month", "closed_month")
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 LIGHTS = ("red", "yellow", "green")
 #: the events offered as bulk actions; who may use each is the workflow's rule
 BULK_EVENTS = ("assign", "verify", "close")
@@ -72,6 +77,10 @@ SORT_LABELS = {"newest": _l("Newest first"), "oldest": _l("Oldest first"),
 SET_LABELS = {"basic": _l("Basic standards"), "demonstration": _l("Demonstration standards")}
 CYCLE_KIND_LABELS = {"village_quarterly": _l("village quarterly observation"),
                      "township_half_yearly": _l("township half-yearly observation")}
+#: the dashboards' outcome filter, as its badge reads
+OUTCOME_LABELS = {"valid": _l("Problems (dismissed ones left out)"),
+                  "rectified": _l("Rectified and closed"),
+                  "on_time": _l("Rectified on time"), "dismissed": _l("Dismissed (撤销)")}
 ACTION_LABELS = {"assign": _l("Assign (交办)"), "verify": _l("Verify (验收)"),
                  "close": _l("Close (销号)")}
 
@@ -115,9 +124,19 @@ def read_filter(args: Mapping[str, str], actor) -> tuple[ItemFilter, str, dict[s
                       if args.get("category") in services.CATEGORIES else None),
         overdue=keep("overdue", {"1": True, "0": False}.get(args.get("overdue", ""))),
         light=keep("light", args.get("light") if args.get("light") in LIGHTS else None),
+        outcome=keep("outcome", args.get("outcome") if args.get("outcome") in OUTCOMES
+                     else None),
+        found_month=keep("found_month", _month(args.get("found_month"))),
+        closed_month=keep("closed_month", _month(args.get("closed_month"))),
         text=keep("q", text),
     )
     return flt, sort, {k: kept[k] for k in FILTER_ARGS if k in kept}
+
+
+def _month(raw: str | None) -> str | None:
+    """``2026-11`` as given, or ``None`` for anything else."""
+    raw = (raw or "").strip()
+    return raw if MONTH.fullmatch(raw) else None
 
 
 def list_url(kept: Mapping[str, str], endpoint: str = "ledger.index", **changes) -> str:
@@ -186,7 +205,8 @@ def index():
         children=children, chosen=chosen, choices=choices, list_url=list_url,
         bulk_events=events, form=BulkForm() if events else None, sorts=SORT_LABELS,
         categories=CATEGORY_LABELS, lights=LIGHTS, statuses=STATUSES,
-        action_labels=ACTION_LABELS, back=request.full_path)
+        action_labels=ACTION_LABELS, back=request.full_path, outcomes=OUTCOME_LABELS,
+        dashboard_args=DASHBOARD_ARGS)
 
 
 # --- the export ----------------------------------------------------------------------
