@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     """Build the Flask app for ``settings`` (default: from the environment)."""
     from web import admin
     from web.auth import views as auth
-    from web.core import errors, extensions, i18n, layout, security
+    from web.core import errors, extensions, i18n, inputs, layout, security
     from web.home import views as home
     from web.inbox import views as inbox
     from web.items import views as items
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
         hops = sanhu.settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["sanhu"] = sanhu
+    inputs.init_app(app)
     extensions.init_app(app)
     i18n.init_app(app)
     layout.init_app(app)
