@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     from web import admin
     from web.auth import sessions as auth_sessions
     from web.auth import views as auth
-    from web.core import errors, extensions, i18n, layout, security
+    from web.core import errors, extensions, i18n, inputs, layout, security
     from web.dashboard import views as dashboard
     from web.home import views as home
     from web.inbox import views as inbox
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
         hops = sanhu.settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["sanhu"] = sanhu
+    inputs.init_app(app)
     extensions.init_app(app)
     auth_sessions.init_app(app)  # before anything loads the signed-in user
     i18n.init_app(app)

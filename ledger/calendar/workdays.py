@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from ledger.calendar import bounds
 from ledger.core.errors import ValidationError
 from ledger.core.models import CalendarDay, CalendarYear
 
@@ -49,13 +50,19 @@ class DeadlineSpec:
 
     @classmethod
     def parse(cls, raw: str) -> DeadlineSpec:
-        """Read ``2026-12-31``, ``10d`` (natural days) or ``5w`` (working days)."""
+        """Read ``2026-12-31``, ``10d`` (natural days) or ``5w`` (working days).
+
+        Counts and dates beyond ``bounds`` are refused when resolved against today.
+        """
         raw = (raw or "").strip().lower()
         try:
-            if raw.endswith("w"):
-                return cls("workdays", int(raw[:-1]))
-            if raw.endswith("d"):
-                return cls("natural", int(raw[:-1]))
+            if raw.endswith(("w", "d")):
+                kind, most = (("workdays", bounds.MAX_WORKDAYS) if raw.endswith("w")
+                              else ("natural", bounds.MAX_DAYS))
+                count = raw[:-1].strip()
+                if not (count.isascii() and count.isdigit()):
+                    raise ValueError(count)
+                return cls(kind, int(count) if len(count) <= 6 else most + 1)
             return cls("date", dt.date.fromisoformat(raw))
         except ValueError as exc:
             raise ValidationError(
@@ -111,12 +118,18 @@ class WorkCalendar:
         return Deadline(day, self._provisional(target, day))
 
     def resolve(self, spec: DeadlineSpec, today: dt.date) -> Deadline:
-        """Turn a deadline as given into a date."""
+        """Turn a deadline as given into a date (``bounds.within`` today's range)."""
+        most = {"workdays": bounds.MAX_WORKDAYS, "natural": bounds.MAX_DAYS}.get(spec.kind)
+        if most is not None and int(spec.value) > most:  # type: ignore[arg-type]
+            raise bounds.out_of_range("deadline")
         if spec.kind == "workdays":
-            return self.add_workdays(today, int(spec.value))
-        if spec.kind == "natural":
-            return self.add_natural_days(today, int(spec.value))
-        return Deadline(spec.value)  # type: ignore[arg-type]
+            result = self.add_workdays(today, int(spec.value))
+        elif spec.kind == "natural":
+            result = self.add_natural_days(today, int(spec.value))
+        else:
+            result = Deadline(spec.value)  # type: ignore[arg-type]
+        bounds.within(result.date, today, "deadline")
+        return result
 
     def workdays_between(self, start: dt.date, end: dt.date) -> int:
         """Working days in (start, end]; negative when end is before start."""

@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 from sqlalchemy import bindparam, insert, select, update
 
+from ledger.calendar import bounds
 from ledger.calendar.workdays import Deadline, DeadlineSpec
 from ledger.core.actors import Actor
 from ledger.core.db import dialect_insert
@@ -583,7 +584,7 @@ def request_extension(uow: UnitOfWork, item_id: int, actor: Actor, *, deadline: 
                       reason: str, expected_version: int | None = None) -> ItemResult:
     """申请延期: ask, before the deadline, for a later one."""
     def apply(item: ItemSnapshot, changes: dict) -> None:
-        new = _as_date(deadline, "deadline")
+        new = bounds.within(_as_date(deadline, "deadline"), uow.today(), "deadline")
         if item.deadline is not None and new <= item.deadline:
             raise ValidationError("the new deadline must be later than the current one",
                                   fields={"deadline": "not later"})

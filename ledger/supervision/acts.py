@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
 
+from ledger.calendar import bounds
 from ledger.core.actors import Actor
 from ledger.core.errors import (
     Conflict,
@@ -155,7 +156,9 @@ def _text(inputs: dict[str, object], required: Sequence[str], limits: dict[str, 
     return out
 
 
-def _date(value: object, name: str, *, required: bool, after: dt.date | None = None):
+def _date(value: object, name: str, *, today: dt.date, required: bool,
+          after: dt.date | None = None):
+    """A date given as a date or ``2026-12-31``, within ``bounds`` of ``today``."""
     if value in (None, ""):
         if required:
             raise ValidationError(f"required input is missing: {name}", fields={name: "required"})
@@ -168,24 +171,28 @@ def _date(value: object, name: str, *, required: bool, after: dt.date | None = N
         except ValueError:
             raise ValidationError("a date looks like 2026-12-31",
                                   fields={name: "invalid date"}) from None
+    bounds.within(value, today, name)
     if after is not None and value <= after:
         raise ValidationError(f"{name} must lie in the future", fields={name: "not in future"})
     return value
 
 
-def _datetime(value: object, name: str) -> dt.datetime:
-    """A local (Asia/Shanghai) date and time, kept naive as the user gave it."""
+def _datetime(value: object, name: str, *, today: dt.date) -> dt.datetime:
+    """A local (Asia/Shanghai) date and time, kept naive as the user gave it, within
+    ``bounds`` of ``today``."""
     if value in (None, ""):
         raise ValidationError(f"required input is missing: {name}", fields={name: "required"})
     if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None, second=0, microsecond=0)
-    if isinstance(value, dt.date):
-        return dt.datetime.combine(value, dt.time())
-    try:
-        return dt.datetime.fromisoformat(str(value).strip()).replace(tzinfo=None)
-    except ValueError:
-        raise ValidationError("a time looks like 2026-12-31 09:30",
-                              fields={name: "invalid datetime"}) from None
+        when = value.replace(tzinfo=None, second=0, microsecond=0)
+    elif isinstance(value, dt.date):
+        when = dt.datetime.combine(value, dt.time())
+    else:
+        try:
+            when = dt.datetime.fromisoformat(str(value).strip()).replace(tzinfo=None)
+        except ValueError:
+            raise ValidationError("a time looks like 2026-12-31 09:30",
+                                  fields={name: "invalid datetime"}) from None
+    return bounds.within(when, today, name)
 
 
 def _ids(item_ids: Iterable[object]) -> list[int]:
@@ -404,8 +411,8 @@ def record_interview(uow: UnitOfWork, item_ids: Iterable[int], actor: Actor, *,
     details = _text(dict(place=place, interviewer=interviewer, interviewee=interviewee,
                          interviewee_post=interviewee_post, reason=reason, minutes=minutes,
                          outcome=outcome), INTERVIEW_REQUIRED, INTERVIEW_TEXTS)
-    when = _datetime(held_at, "held_at")
-    follow = _date(follow_up_deadline, "follow_up_deadline", required=False)
+    when = _datetime(held_at, "held_at", today=uow.today())
+    follow = _date(follow_up_deadline, "follow_up_deadline", today=uow.today(), required=False)
     details.update(held_at=when.isoformat(timespec="minutes"),
                    follow_up_deadline=follow.isoformat() if follow else None)
     summary = (f"约谈 {details['interviewee']}({details['interviewee_post']}),"
@@ -425,7 +432,8 @@ def record_inquiry(uow: UnitOfWork, item_ids: Iterable[int], actor: Actor, *, qu
                    reply_due: dt.date | str | None = None) -> ActResult:
     """函询: a written inquiry about the items; its reply is recorded later."""
     details = _text({"question": question}, ("question",), {"question": 4000})
-    due = _date(reply_due, "reply_due", required=False, after=uow.today() - dt.timedelta(1))
+    due = _date(reply_due, "reply_due", today=uow.today(), required=False,
+                after=uow.today() - dt.timedelta(1))
     details.update(reply_due=due.isoformat() if due else None, reply=None, replied_at=None,
                    replied_by=None)
     return _record_act(uow, item_ids, actor, "inquiry", details,
@@ -475,7 +483,7 @@ def record_inquiry_reply(uow: UnitOfWork, record_id: int, actor: Actor, *, reply
     rule = _require_role(actor, "inquiry_reply")
     texts = _text({"reply": reply, "replied_by": replied_by}, ("reply", "replied_by"),
                   {"reply": 10000, "replied_by": 200})
-    when = _date(replied_at, "replied_at", required=False) or uow.today()
+    when = _date(replied_at, "replied_at", today=uow.today(), required=False) or uow.today()
     if when > uow.today():
         raise ValidationError("the reply date lies in the future",
                               fields={"replied_at": "in the future"})
@@ -497,7 +505,7 @@ def place_listing(uow: UnitOfWork, item_ids: Iterable[int], actor: Actor, *, rea
                   term_until: dt.date | str) -> ActResult:
     """挂牌督办: list the items for supervision until ``term_until``; lifting needs approval."""
     details = _text({"reason": reason}, ("reason",), {"reason": 2000})
-    until = _date(term_until, "term_until", required=True, after=uow.today())
+    until = _date(term_until, "term_until", today=uow.today(), required=True, after=uow.today())
     details.update(term_until=until.isoformat(), lift_requested_by=None,
                    lift_requested_at=None, lift_reason=None, lift_approved_by=None,
                    lift_approved_at=None)

@@ -79,6 +79,8 @@ FIELD_MESSAGES = {
     "in the future": _l("The date lies in the future."),
     "invalid datetime": _l("Enter a date and time like 2026-12-31 09:30."),
     "too many": _l("Select at most 200 items at once."),
+    # ledger.calendar.bounds
+    "date out of range": _l("Enter a date from 1 January 2000 to ten years from today."),
     # ledger.observations
     "not a number": _l("Enter a number."),
     "out of range": _l("Enter a number from 0 to 100."),

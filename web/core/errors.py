@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask, current_app, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 
 from ledger.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from web.core.domain_text import MESSAGES
@@ -70,6 +71,14 @@ def init_app(app: Flask) -> None:
         return render_error(
             400, _("The form has expired or was sent without its security token."),
             _("Reload the page and send the form again."))
+
+    @app.errorhandler(DataError)
+    def data_error(exc: DataError):
+        """A value the database refused (a number out of range, a NUL byte): the request's
+        fault, answered 400.  Input is bounded before it gets there (``web.core.inputs``), so
+        this is a net; the warning shows which check is missing."""
+        current_app.logger.warning("the database refused a value: %s", exc.orig)
+        return render_error(400)
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):

@@ -4,15 +4,22 @@ Scripts and styles come only from the app's own static files (no CDN, no
 ``'unsafe-inline'``), so templates carry no ``<script>`` bodies and no
 ``style=""`` attributes.  Behind HTTPS (``SANHU_SECURE_COOKIES=1``) browsers
 are also told to keep using HTTPS.
+
+Every response to a signed-in user carries ``Cache-Control: no-store``, so no
+browser or proxy keeps a copy of personal data (a shared office computer, a
+caching proxy); static assets keep their normal caching.
 """
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
+from flask_login import current_user
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 HSTS = "max-age=31536000"
+#: endpoints whose responses hold no personal data and may be cached
+STATIC_ENDPOINTS = {"static", "bootstrap.static"}
 
 
 def init_app(app: Flask) -> None:
@@ -28,4 +35,6 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Permissions-Policy", "geolocation=(), microphone=()")
         if secure:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
+        if request.endpoint not in STATIC_ENDPOINTS and current_user.is_authenticated:
+            response.headers["Cache-Control"] = "no-store"
         return response

@@ -21,6 +21,7 @@ from ledger.items.queries import default_responsible, evidence_for_download
 from web.core.domain_text import apply_field_errors, explain
 from web.core.extensions import sanhu
 from web.core.files import send_private
+from web.core.inputs import to_int
 from web.items import page as item_page
 from web.items.forms import EVENT_FORMS, EVENT_LABELS, RecordForm
 from web.items.uploads import keep, kept_from_request, stage
@@ -120,7 +121,7 @@ def _fire(uow, item_id: int, event: str, form, staged: list, upload_errors: list
         person = default_responsible(uow.session, actor, kwargs["unit_id"])
         kwargs["responsible_user_id"] = person.id if person else None
     expected = form.expected_version.data
-    kwargs["expected_version"] = int(expected) if (expected or "").isdigit() else None
+    kwargs["expected_version"] = to_int(expected)
     try:
         svc.EVENT_SERVICES[event](uow, item_id, actor, **kwargs)
     except NotFound:

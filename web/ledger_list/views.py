@@ -54,6 +54,7 @@ from ledger.items.queries import (
 from ledger.items.workflow import RULES_BY_EVENT, allowed_events
 from web.core.domain_text import explain, field_errors
 from web.core.extensions import sanhu
+from web.core.inputs import id_list, to_int
 from web.core.labels import CATEGORY_LABELS, METHODS
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
@@ -88,11 +89,6 @@ ACTION_LABELS = {"assign": _l("Assign (交办)"), "verify": _l("Verify (验收)"
 # --- reading the list's arguments ----------------------------------------------------
 
 
-def _int(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() else None
-
-
 def read_filter(args: Mapping[str, str], actor) -> tuple[ItemFilter, str, dict[str, str]]:
     """The filter, the sort and the normalised arguments to carry in links.
 
@@ -106,7 +102,7 @@ def read_filter(args: Mapping[str, str], actor) -> tuple[ItemFilter, str, dict[s
         return value
 
     status = keep("status", args.get("status") if args.get("status") in STATUSES else None)
-    unit = _int(args.get("unit"))
+    unit = to_int(args.get("unit"))
     if unit == actor.unit_id:
         unit = None
     keep("unit", unit)
@@ -117,8 +113,8 @@ def read_filter(args: Mapping[str, str], actor) -> tuple[ItemFilter, str, dict[s
     flt = ItemFilter(
         status=status,
         unit_id=unit,
-        cycle_id=keep("cycle", _int(args.get("cycle"))),
-        standard_id=keep("standard", _int(args.get("standard"))),
+        cycle_id=keep("cycle", to_int(args.get("cycle"))),
+        standard_id=keep("standard", to_int(args.get("standard"))),
         **_standard_category(keep, args.get("standard_category")),
         category=keep("category", args.get("category")
                       if args.get("category") in services.CATEGORIES else None),
@@ -147,11 +143,12 @@ def list_url(kept: Mapping[str, str], endpoint: str = "ledger.index", **changes)
 
 def _standard_category(keep, raw: str | None) -> dict:
     """``basic-3`` → category 3 of the basic standards (the two sets share numbers 1–6)."""
-    set_, _, number = (raw or "").partition("-")
-    if set_ not in SET_LABELS or not number.isdigit():
+    set_, _, digits = (raw or "").partition("-")
+    number = to_int(digits) if set_ in SET_LABELS else None
+    if number is None:
         return {}
-    keep("standard_category", f"{set_}-{int(number)}")
-    return {"standard_set": set_, "standard_category": int(number)}
+    keep("standard_category", f"{set_}-{number}")
+    return {"standard_set": set_, "standard_category": number}
 
 
 def _choices(session) -> dict:
@@ -313,7 +310,7 @@ def assign_to_default_responsible(uow, item_id: int, actor, **kwargs):
 
 
 def _selected_ids() -> list[int]:
-    return list(dict.fromkeys(int(v) for v in request.form.getlist("ids") if v.isdigit()))
+    return id_list(request.form.getlist("ids"))
 
 
 def _back_url(form: BulkForm) -> str:

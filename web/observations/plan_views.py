@@ -18,6 +18,7 @@ from ledger.observations import planning, scoring
 from web.core.domain_text import field_errors
 from web.core.extensions import sanhu
 from web.core.files import send_private
+from web.core.inputs import to_int
 from web.observations import page
 from web.observations.views import bp, status_for
 
@@ -60,7 +61,7 @@ def save_plan(cycle_id: int):
     with sanhu().uow() as uow:
         try:
             planning.save_plan(uow, cycle_id, current_user.actor, **typed,
-                               expected_version=int(version) if version.isdigit() else None)
+                               expected_version=to_int(version))
         except NotFound:
             raise
         except DomainError as exc:

@@ -28,6 +28,7 @@ from ledger.observations import services as obs_svc
 from web.core.domain_text import explain, field_errors
 from web.core.extensions import sanhu
 from web.core.files import send_private
+from web.core.inputs import to_int
 from web.observations import page
 
 bp = Blueprint("observations", __name__, url_prefix="/observations")
@@ -88,7 +89,7 @@ def fire(observation_id: int, event: str):
     if event in NEEDS_REASON:
         kwargs["reason"] = request.form.get("reason", "")
     version = request.form.get("expected_version", "")
-    kwargs["expected_version"] = int(version) if version.isdigit() else None
+    kwargs["expected_version"] = to_int(version)
     with sanhu().uow() as uow:
         try:
             result = LIFECYCLE[event](uow, observation_id, actor, **kwargs)

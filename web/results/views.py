@@ -335,7 +335,9 @@ def public(token: str):
         view = publication.public_view(uow.session, token, uow.today())
         response = render_template("results/public.html", view=view, typed=typed,
                                    message=message, class_labels=CLASS_LABELS)
-    return response, status, {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+    # no-store: objections are free text and a refused form shows the sender's name again
+    return response, status, {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
+                              "Cache-Control": "no-store"}
 
 
 @bp.route("/objections/<int:objection_id>/answer", methods=["POST"])

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from wtforms import DateField, DateTimeLocalField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ledger.calendar import bounds
 from ledger.core.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from ledger.core.models import Item, Notice, Unit
 from ledger.items.queries import unit_children, unit_path
@@ -30,6 +31,7 @@ from ledger.supervision import acts as sup
 from ledger.supervision import board as sup_board
 from web.core.domain_text import apply_field_errors, explain
 from web.core.extensions import sanhu
+from web.core.inputs import id_list, to_int
 from web.core.labels import CLASS_LABELS
 from web.ledger_list.views import list_url
 
@@ -166,19 +168,17 @@ def _allow(action: str) -> None:
         abort(403)
 
 
-def _int(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 7 else None
-
-
 def read_board_args(args: Mapping[str, str], actor) -> tuple[dict, dict[str, str]]:
-    """The board's filters and the normalised arguments its links carry."""
-    unit = _int(args.get("unit"))
+    """The board's filters and the normalised arguments its links carry.
+
+    Thresholds beyond about ten years (``bounds``) answer 400: the calendar ends there.
+    """
+    unit = to_int(args.get("unit"))
     unit = None if unit == actor.unit_id else unit
     sort = args.get("sort") if args.get("sort") in sup_board.BOARD_SORTS else "days_overdue"
-    flt = {"unit_id": unit, "min_days": _int(args.get("min_days")),
-           "min_workdays": _int(args.get("min_workdays")),
-           "min_rejections": _int(args.get("min_rejections")),
+    flt = {"unit_id": unit, "min_days": to_int(args.get("min_days"), high=bounds.MAX_DAYS),
+           "min_workdays": to_int(args.get("min_workdays"), high=bounds.MAX_WORKDAYS),
+           "min_rejections": to_int(args.get("min_rejections"), high=9999),
            "repeat_only": args.get("repeat") == "1", "listed_only": args.get("listed") == "1",
            "lagging_only": args.get("lagging") == "1",
            "sort": sort}
@@ -202,7 +202,7 @@ def notice_label(notice) -> str:
 
 
 def _selected_ids(source) -> list[int]:
-    return list(dict.fromkeys(int(v) for v in source.getlist("ids") if v.isdigit()))[:500]
+    return id_list(source.getlist("ids"))[:500]
 
 
 def _numbers(uow, actor, ids: list[int]) -> dict[int, str]:

@@ -30,6 +30,7 @@ from ledger.survey import services as svc
 from ledger.survey.export import export_surveys
 from ledger.survey.workflow import allowed_events
 from web.core.extensions import sanhu
+from web.core.inputs import to_int
 from web.ledger_list.views import content_disposition, stream_and_remove
 from web.survey import page
 
@@ -48,7 +49,7 @@ def status_for(exc: DomainError) -> int:
 
 
 def _version(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return to_int(value)
 
 
 @bp.route("/")
