@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import xlsxwriter
+from ledger.core import xlsx
 
 #: characters Excel refuses in a sheet name, and its length limit
 _BAD_NAME = re.compile(r"[\[\]:*?/\\]")
@@ -44,8 +44,7 @@ def sheet_name(title: str, taken: set[str]) -> str:
 def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
     """The workbook of ``sheets``, in order, as bytes."""
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
-                                     "strings_to_urls": False, "strings_to_numbers": False})
+    book = xlsx.workbook(out, in_memory=True)
     bold = book.add_format({"bold": True, "bg_color": "#EEEEEE", "border": 1})
     cell = book.add_format({"border": 1})
     taken: set[str] = set()

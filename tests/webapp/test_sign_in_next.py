@@ -34,6 +34,9 @@ def sign_in_with_next(client, target: str):
 @pytest.mark.parametrize("target", UNSAFE)
 def test_an_unsafe_next_falls_back_to_the_home_page(client, world, target):
     response = sign_in_with_next(client, target)
+    if "\x00" in target:  # a NUL byte anywhere in a request is refused before any view
+        assert response.status_code == 400 and "Location" not in response.headers
+        return
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
 
