@@ -109,7 +109,7 @@ def quarterly_report_step(town, county, township: str, period: str) -> None:
     expect(town.locator("#report-locked")).to_be_visible()
     expect(town.locator("#cover-text")).to_have_text(COVER)
     submit(county, county.locator("a.inbox-link"))
-    submit(county, county.get_by_role("link", name=f"{township} 已报送 {period} 情况"))
+    submit(county, county.get_by_role("button", name=f"{township} 已报送 {period} 情况"))
     expect(county.locator("#report-title")).to_contain_text(township)
     expect(county.locator("#cover-text")).to_have_text(COVER)
     submit(county, county.get_by_role("button", name="签收"))
