@@ -1,5 +1,5 @@
 """A unit's dashboard: its figures and its child units', from the summary tables, plus
-the observation and ranking figures (small, read live).
+the observation and ranking figures, all counted by the last refresh.
 
 Scope: the unit must lie in the actor's subtree (``NotFound`` otherwise); every
 figure counts the unit's subtree only. Definitions (also on the page):
@@ -22,18 +22,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ledger.core.actors import Actor
 from ledger.core.errors import NotFound, PermissionDenied
 from ledger.core.models import (
-    Cycle,
-    Observation,
-    ObservationStatus,
     Role,
     Standard,
     Unit,
-    UnitClass,
 )
 from ledger.dashboard.models import DashMonth, DashStandard, DashUnit
 from ledger.dashboard.summary import (
@@ -134,6 +130,7 @@ def build(session, actor: Actor, unit_id: object, today: dt.date) -> Dashboard:
         DashUnit.unit_id.in_([unit.id, *(c.id for c in children)])))}
     own_row = rows.get(unit.id)
     hist = (own_row.close_days if own_row is not None else None) or {}
+    observed = (own_row.observed if own_row is not None else None) or {}
     keys = month_keys(today)
     stored = {m.month: m for m in session.scalars(select(DashMonth).where(
         DashMonth.unit_id == unit.id, DashMonth.month.in_(keys)))}
@@ -158,69 +155,5 @@ def build(session, actor: Actor, unit_id: object, today: dt.date) -> Dashboard:
         children=[_figures(c, rows.get(c.id)) for c in children], months=months,
         standards=standards, close_mean=round(mean(hist), 1) if mean(hist) is not None
         else None, close_p90=percentile(hist, 0.9), close_n=sum(hist.values()),
-        coverage=_coverage(session, unit), classes=_classes(session, unit),
-        scores=_scores(session, unit))
-
-
-def _latest_cycles(session) -> list[Cycle]:
-    out = []
-    for kind in ("village_quarterly", "township_half_yearly"):
-        cycle = session.scalar(select(Cycle).where(Cycle.kind == kind)
-                               .order_by(Cycle.period.desc()).limit(1))
-        if cycle is not None:
-            out.append(cycle)
-    return out
-
-
-def _coverage(session, unit: Unit) -> list[dict]:
-    """The latest cycles' observations of targets in the subtree, by progress."""
-    column = getattr(Observation, f"{unit.level}_id")
-    out = []
-    for cycle in _latest_cycles(session):
-        counts = dict(session.execute(
-            select(Observation.status, func.count()).where(
-                Observation.cycle_id == cycle.id, column == unit.id)
-            .group_by(Observation.status)).all())
-        total = sum(counts.values())
-        if total:
-            out.append({"cycle_id": cycle.id, "period": cycle.period, "kind": cycle.kind,
-                        "total": total, **{s.value: counts.get(s.value, 0)
-                                           for s in ObservationStatus}})
-    return out
-
-
-def _classes(session, unit: Unit) -> list[dict]:
-    """The last published classes of the subtree's units, per cycle kind."""
-    column = getattr(Unit, f"{unit.level}_id")
-    out = []
-    for kind in ("village_quarterly", "township_half_yearly"):
-        cycle_id = session.scalar(
-            select(UnitClass.cycle_id).join(Cycle, Cycle.id == UnitClass.cycle_id)
-            .join(Unit, Unit.id == UnitClass.unit_id)
-            .where(Cycle.kind == kind, column == unit.id)
-            .order_by(Cycle.period.desc()).limit(1))
-        if cycle_id is None:
-            continue
-        counts = dict(session.execute(
-            select(UnitClass.klass, func.count()).join(Unit, Unit.id == UnitClass.unit_id)
-            .where(UnitClass.cycle_id == cycle_id, column == unit.id)
-            .group_by(UnitClass.klass)).all())
-        period = session.get(Cycle, cycle_id).period
-        out.append({"cycle_id": cycle_id, "period": period, "kind": kind,
-                    "demonstration": counts.get("demonstration", 0),
-                    "middle": counts.get("middle", 0), "lagging": counts.get("lagging", 0)})
-    return out
-
-
-def _scores(session, unit: Unit) -> list[dict]:
-    """The average final score of the subtree's confirmed observations per cycle."""
-    column = getattr(Observation, f"{unit.level}_id")
-    rows = session.execute(
-        select(Cycle.period, Cycle.kind, func.avg(Observation.score), func.count())
-        .join(Observation, Observation.cycle_id == Cycle.id)
-        .where(column == unit.id, Observation.status == ObservationStatus.CONFIRMED.value,
-               Observation.score.is_not(None))
-        .group_by(Cycle.period, Cycle.kind)
-        .order_by(Cycle.period.desc()).limit(SCORE_CYCLES)).all()
-    return [{"period": p, "kind": k, "score": round(float(s), 2), "n": n}
-            for p, k, s, n in reversed(rows)]
+        coverage=observed.get("coverage", []), classes=observed.get("classes", []),
+        scores=observed.get("scores", []))

@@ -34,6 +34,9 @@ class DashUnit(Base):
     overdue_max: Mapped[int] = mapped_column(Integer, default=0)
     #: working days from assignment to 销号 of the rectified items: {days: count}
     close_days: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: the observations of the subtree: the latest cycles' coverage, the last published
+    #: classes and the average score per cycle (see ``ledger.dashboard.summary``)
+    observed: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
 class DashMonth(Base):

@@ -25,7 +25,17 @@ from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import aliased
 
 from ledger.core.db import dialect_insert
-from ledger.core.models import AppSetting, CalendarDay, Item, ItemEvent, status_of
+from ledger.core.models import (
+    AppSetting,
+    CalendarDay,
+    Cycle,
+    Item,
+    ItemEvent,
+    Observation,
+    Unit,
+    UnitClass,
+    status_of,
+)
 from ledger.core.uow import UnitOfWork
 from ledger.dashboard.models import DashMonth, DashStandard, DashUnit
 from ledger.items.queries import (
@@ -148,14 +158,21 @@ def refresh(uow: UnitOfWork) -> RefreshResult:
         for unit_id in _upper(row):
             standards[unit_id, row[3]] += row[4]
 
+    observed = _observed(session)
+
     session.execute(delete(DashUnit))
     session.execute(delete(DashMonth))
     session.execute(delete(DashStandard))
     unit_rows = [{"unit_id": u, **{k: c[k] for k in (*STATUS_COLUMNS, "valid", "rectified",
                                                      "on_time", "overdue", "overdue_days",
                                                      "overdue_max")},
-                  "close_days": {str(d): n for d, n in sorted(close_days[u].items())}}
+                  "close_days": {str(d): n for d, n in sorted(close_days[u].items())},
+                  "observed": observed.pop(u, {})}
                  for u, c in units.items()]
+    unit_rows += [{"unit_id": u, **dict.fromkeys((*STATUS_COLUMNS, "valid", "rectified",
+                                                  "on_time", "overdue", "overdue_days",
+                                                  "overdue_max"), 0),
+                   "close_days": {}, "observed": o} for u, o in observed.items()]
     for chunk in _chunks(unit_rows):
         session.execute(insert(DashUnit), chunk)
     month_rows = [{"unit_id": u, "month": m, "found": c["found"], "closed": c["closed"],
@@ -174,6 +191,71 @@ def refresh(uow: UnitOfWork) -> RefreshResult:
     uow.commit()
     return RefreshResult(len(unit_rows), len(month_rows), len(standard_rows),
                          (finished - started).total_seconds())
+
+
+SCORE_CYCLES = 6
+
+
+def _observed(session) -> dict[int, dict]:
+    """Per unit (every level): the latest cycles' observations by progress, the classes of
+    the last cycle of each kind with published classes, and the average final score of
+    the confirmed observations of the last ``SCORE_CYCLES`` cycles."""
+    anc = [getattr(Observation, c) for c in LEVELS]
+    out: dict[int, dict] = defaultdict(lambda: {"coverage": {}, "classes": {}, "scores": {}})
+    cycles = {c.id: c for c in session.scalars(select(Cycle))}
+    latest = {}
+    for c in cycles.values():
+        if c.kind not in latest or c.period > latest[c.kind].period:
+            latest[c.kind] = c
+    if latest:
+        for row in session.execute(
+                select(Observation.cycle_id, *anc, Observation.status, func.count())
+                .where(Observation.cycle_id.in_([c.id for c in latest.values()]))
+                .group_by(Observation.cycle_id, *anc, Observation.status)):
+            cycle_id, status, n = row[0], row[5], row[6]
+            for unit_id in _chain(row[1:]):
+                cov = out[unit_id]["coverage"].setdefault(str(cycle_id), {})
+                cov[status] = cov.get(status, 0) + n
+    uanc = [getattr(Unit, c) for c in LEVELS]
+    for row in session.execute(
+            select(UnitClass.cycle_id, *uanc, UnitClass.klass, func.count())
+            .join(Unit, Unit.id == UnitClass.unit_id)
+            .group_by(UnitClass.cycle_id, *uanc, UnitClass.klass)):
+        cycle_id, klass, n = row[0], row[5], row[6]
+        for unit_id in _chain(row[1:]):
+            per = out[unit_id]["classes"].setdefault(str(cycle_id), {})
+            per[klass] = per.get(klass, 0) + n
+    for row in session.execute(
+            select(Observation.cycle_id, *anc, func.sum(Observation.score), func.count())
+            .where(Observation.status == "confirmed", Observation.score.is_not(None))
+            .group_by(Observation.cycle_id, *anc)):
+        cycle_id, total, n = row[0], float(row[5] or 0), row[6]
+        for unit_id in _chain(row[1:]):
+            s = out[unit_id]["scores"].setdefault(str(cycle_id), [0.0, 0])
+            s[0] += total
+            s[1] += n
+    result = {}
+    for unit_id, o in out.items():
+        classes = {}
+        for cycle_id, counts in o["classes"].items():  # the last cycle of each kind
+            c = cycles[int(cycle_id)]
+            if c.kind not in classes or c.period > classes[c.kind]["period"]:
+                classes[c.kind] = {"cycle_id": c.id, "period": c.period, "kind": c.kind,
+                                   **{k: counts.get(k, 0)
+                                      for k in ("demonstration", "middle", "lagging")}}
+        scores = sorted(({"period": cycles[int(k)].period, "kind": cycles[int(k)].kind,
+                          "score": round(t / n, 2), "n": n}
+                         for k, (t, n) in o["scores"].items() if n),
+                        key=lambda r: r["period"])[-SCORE_CYCLES:]
+        coverage = [{"cycle_id": int(k), "period": cycles[int(k)].period,
+                     "kind": cycles[int(k)].kind, "total": sum(v.values()),
+                     **{s: v.get(s, 0) for s in ("planned", "in_progress", "submitted",
+                                                 "confirmed")}}
+                    for k, v in o["coverage"].items()]
+        result[unit_id] = {"coverage": sorted(coverage, key=lambda r: r["kind"]),
+                           "classes": [classes[k] for k in sorted(classes)],
+                           "scores": scores}
+    return result
 
 
 def _chunks(rows: list[dict], size: int = 5000):

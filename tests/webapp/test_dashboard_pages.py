@@ -118,7 +118,7 @@ def test_county_staff_see_their_county_with_charts_tables_and_the_lag(dash, sign
     assert "style=" not in html
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
     assert "vendor/echarts/echarts.common.min.js" in html
-    assert '<a class="nav-link active" href="/dashboard/"' in html
+    assert '<a class="nav-link text-nowrap active" href="/dashboard/"' in html
 
 
 def test_every_linked_number_opens_a_list_with_the_same_total(dash, signed_in):

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("unit_id", sa.Integer(), nullable=False),
         *(sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS),
         sa.Column("close_days", sa.JSON(), nullable=False),
+        sa.Column("observed", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_dash_units_unit_id_units")),
         sa.PrimaryKeyConstraint("unit_id", name=op.f("pk_dash_units")),
     )
