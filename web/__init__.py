@@ -6,8 +6,10 @@ blueprint registers itself through its own ``init_app``/``bp``.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
-from pathlib import Path
+import tempfile
 
 from flask import Flask
 
@@ -19,11 +21,17 @@ def _secret_key(settings: Settings) -> str:
     """The configured key, or one generated once and kept beside the database."""
     if settings.secret_key:
         return settings.secret_key
-    path = Path(settings.evidence_dir).parent / "secret_key"
+    path = settings.secret_key_file
     if not path.exists():
+        # several workers may start at once: write a whole file aside, then link it into
+        # place, which fails if another won; everyone then reads the winner's key
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32), encoding="ascii")
-        path.chmod(0o600)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".secret_key.") as tmp:
+            tmp.write(secrets.token_hex(32))
+            tmp.flush()
+            os.chmod(tmp.name, 0o600)
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp.name, path)
     return path.read_text(encoding="ascii").strip()
 
 
@@ -33,7 +41,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     from web import admin
     from web.auth import sessions as auth_sessions
     from web.auth import views as auth
-    from web.core import errors, extensions, i18n, inputs, layout, security
+    from web.core import errors, extensions, i18n, inputs, layout, logs, security
     from web.dashboard import views as dashboard
     from web.home import views as home
     from web.inbox import views as inbox
@@ -41,6 +49,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     from web.ledger_list import views as listing
     from web.observation_exports import views as observation_exports
     from web.observations import views as observations
+    from web.ops import views as ops
     from web.results import views as results
     from web.supervision import views as supervision
     from web.survey import views as survey
@@ -69,6 +78,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
         hops = sanhu.settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["sanhu"] = sanhu
+    logs.init_app(app, sanhu.settings.log_json)  # first: every later hook logs with the id
     inputs.init_app(app)
     extensions.init_app(app)
     auth_sessions.init_app(app)  # before anything loads the signed-in user
@@ -87,6 +97,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     app.register_blueprint(observation_exports.bp)
     app.register_blueprint(survey.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(ops.bp)
     inbox.init_app(app)
     app.register_blueprint(inbox.bp)
     return app

@@ -80,10 +80,17 @@ class Settings:
     webhook_allow_internal: bool = False
     #: how late a missed scheduled run may still run once (seconds)
     scheduler_grace_seconds: int = 6 * 3600
+    #: write logs as one JSON object per line (on by default under deploy/gunicorn.conf.py)
+    log_json: bool = False
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def secret_key_file(self) -> Path:
+        """Where the generated secret key is kept when ``SANHU_SECRET_KEY`` is unset."""
+        return Path(self.evidence_dir).parent / "secret_key"
 
     @property
     def is_sqlite(self) -> bool:
@@ -135,4 +142,5 @@ class Settings:
             webhook_allow_internal=env.get("SANHU_WEBHOOK_ALLOW_INTERNAL", "0") == "1",
             scheduler_grace_seconds=_int(env, "SANHU_SCHEDULER_GRACE_SECONDS",
                                          base.scheduler_grace_seconds),
+            log_json=env.get("SANHU_LOG_JSON", "0") == "1",
         )

@@ -3,14 +3,28 @@
 ``upgrade(settings)`` brings the schema to head, then loads the standards
 catalog and the working-day calendar if they are missing.  It is what
 ``sanhu db upgrade`` runs, on SQLite and PostgreSQL alike.
+
+Several upgrades may start at once (two machines deploying, a unit restarting
+while an operator migrates by hand): each holds a lock around the migration
+and the seeding, a PostgreSQL advisory lock or, on SQLite, an exclusive lock
+on a file beside the database, so the second waits and then finds the schema
+at head.  ``schema_state`` is what the readiness check compares.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+from collections.abc import Iterator
+from functools import cache
 from importlib.resources import files
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
 
 from ledger.calendar.workdays import ensure_calendar
 from ledger.catalog.standards import ensure_catalog
@@ -41,13 +55,49 @@ def alembic_config(settings: Settings) -> Config:
     return cfg
 
 
+#: the PostgreSQL advisory lock key held while migrating ("sanhu" in ASCII)
+MIGRATION_LOCK_KEY = 0x73616E6875
+
+
+@contextlib.contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """Hold the instance's migration lock: one migrating process at a time, others wait.
+
+    PostgreSQL: a session-level advisory lock on a connection of its own (the server
+    releases it should the process die).  SQLite: ``flock`` on ``<database>.migrate.lock``
+    (an in-memory database needs none).
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"),
+                             {"key": MIGRATION_LOCK_KEY})
+                conn.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    with open(Path(database).with_name(Path(database).name + ".migrate.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def upgrade(sanhu: Sanhu, revision: str = "head") -> None:
-    """Migrate the schema to ``revision`` and seed the catalog and calendar."""
-    command.upgrade(alembic_config(sanhu.settings), revision)
-    with sanhu.uow() as uow:
-        ensure_catalog(uow.session)
-        ensure_calendar(uow.session, uow.today())
-        uow.commit()
+    """Migrate the schema to ``revision`` and seed the catalog and calendar (under the lock)."""
+    with migration_lock(sanhu.engine):
+        command.upgrade(alembic_config(sanhu.settings), revision)
+        with sanhu.uow() as uow:
+            ensure_catalog(uow.session)
+            ensure_calendar(uow.session, uow.today())
+            uow.commit()
     analyze(sanhu)
 
 
@@ -67,8 +117,25 @@ def analyze(sanhu: Sanhu) -> None:
         conn.commit()
 
 
+@cache
+def head_revisions() -> tuple[str, ...]:
+    """The newest revision(s) of the migrations this code carries (read once per process)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("ledger") / "migrations"))
+    return tuple(sorted(ScriptDirectory.from_config(cfg).get_heads()))
+
+
+def schema_state(engine: Engine) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the database's current revisions, the code's heads); equal when migrations are current.
+
+    Raises SQLAlchemy's errors when the database cannot be reached.
+    """
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+    return tuple(sorted(current)), head_revisions()
+
+
 def current_revision(settings: Settings) -> str | None:
-    from alembic.runtime.migration import MigrationContext
     from sqlalchemy import create_engine
 
     engine = create_engine(normalise_url(settings.database_url))

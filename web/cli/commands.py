@@ -49,6 +49,51 @@ def db_current() -> None:
     click.echo(current_revision(Settings.from_env()) or "(empty database)")
 
 
+# --- backup and restore -----------------------------------------------------
+
+
+@main.command()
+@click.argument("dest", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def backup(dest: Path) -> None:
+    """Write the database, the evidence and the secret key to one verified archive.
+
+    DEST is a .tar (or .tar.gz) file; a manifest inside lists the SHA-256 of every file.
+    PostgreSQL needs pg_dump on PATH.  The app may keep running meanwhile.
+    """
+    from ledger.instance.backup import BackupError
+    from ledger.instance.backup import backup as make_backup
+
+    try:
+        summary = make_backup(_app(), dest)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup written to {dest}: {len(summary.tables)} tables, "
+               f"{sum(summary.tables.values())} rows, {summary.blobs} evidence files, "
+               f"secret key {'included' if summary.secret_key else 'not included (from settings)'}")
+
+
+@main.command()
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True,
+              help="Replace an instance that already has users or evidence.")
+def restore(archive: Path, force: bool) -> None:
+    """Restore an archive written by `sanhu backup` into this (empty) instance.
+
+    Every file is checked against the manifest's SHA-256 before anything changes;
+    migrations run afterwards.  Stop the web and scheduler processes first.
+    """
+    from ledger.instance.backup import BackupError
+    from ledger.instance.backup import restore as restore_archive
+
+    try:
+        summary = restore_archive(_app(), archive, force=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored {archive}: {len(summary.tables)} tables, "
+               f"{sum(summary.tables.values())} rows, {summary.blobs} evidence files"
+               + (", secret key" if summary.secret_key else ""))
+
+
 # --- demo -------------------------------------------------------------------
 
 

@@ -1,0 +1,1 @@
+"""Operations endpoints for load balancers and monitoring: liveness and readiness."""
