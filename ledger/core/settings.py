@@ -80,6 +80,8 @@ class Settings:
     webhook_allow_internal: bool = False
     #: how late a missed scheduled run may still run once (seconds)
     scheduler_grace_seconds: int = 6 * 3600
+    #: how often a running job refreshes its heartbeat; three missed beats: it died
+    scheduler_heartbeat_seconds: int = 10
 
     @property
     def zone(self) -> ZoneInfo:
@@ -135,4 +137,6 @@ class Settings:
             webhook_allow_internal=env.get("SANHU_WEBHOOK_ALLOW_INTERNAL", "0") == "1",
             scheduler_grace_seconds=_int(env, "SANHU_SCHEDULER_GRACE_SECONDS",
                                          base.scheduler_grace_seconds),
+            scheduler_heartbeat_seconds=_int(env, "SANHU_SCHEDULER_HEARTBEAT_SECONDS",
+                                             base.scheduler_heartbeat_seconds),
         )
