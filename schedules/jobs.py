@@ -6,6 +6,13 @@ by ``use()`` when the scheduler is built (or bootstrapped from the
 environment).  Every run is recorded in ``job_runs`` under a key — the period
 or the day — and a key that already ran ``ok`` is skipped, so a job run twice
 for the same period changes nothing.  ``app``/``force`` serve "run now".
+
+A run is owned: by the leader (its lock token, set by ``lead()``) when the
+scheduler runs it, else by a one-off token; its heartbeat is refreshed every
+``scheduler_heartbeat_seconds`` while it works.  Before claiming, a run marks
+``died`` the rows of its job whose owner is gone (``runs.reap``), so a run
+killed mid-way is re-run at once rather than after an hour.  The leader checks
+it still holds the lock before each run and does not run when it lost it.
 """
 
 from __future__ import annotations
@@ -13,7 +20,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import socket
+import threading
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ledger.core.evidence_gc import collect_garbage
 from ledger.core.models import CycleKind
@@ -24,10 +35,32 @@ from ledger.notify.delivery import deliver_now
 from ledger.observations import coverage
 from ledger.observations.cycles import open_cycle, period_for
 from ledger.results.reminders import results_reminders as results_reminders_service
-from schedules import runs
+from schedules import locks, runs
 
 log = logging.getLogger("sanhu.jobs")
 _APP: Sanhu | None = None
+
+
+@dataclass(frozen=True)
+class Leadership:
+    """This process leads: its lock token, and how to check it still holds the lock."""
+
+    token: str
+    holds: Callable[[], bool]
+
+
+_LEADER: Leadership | None = None
+
+
+def lead(token: str, holds: Callable[[], bool]) -> None:
+    """Called by the runner on becoming leader: scheduled runs are owned by ``token``."""
+    global _LEADER
+    _LEADER = Leadership(token, holds)
+
+
+def step_down() -> None:
+    global _LEADER
+    _LEADER = None
 
 
 def use(app: Sanhu) -> None:
@@ -48,21 +81,60 @@ def today(app: Sanhu) -> dt.date:
     return dt.datetime.now(dt.UTC).astimezone(app.settings.zone).date()
 
 
+def lapse(app: Sanhu) -> dt.timedelta:
+    """A running row without a heartbeat for this long has lost its process."""
+    return dt.timedelta(seconds=3 * app.settings.scheduler_heartbeat_seconds)
+
+
+def _me() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _heartbeat(app: Sanhu, job_id: str, run_key: str, owner: str) -> threading.Event:
+    """Refresh the run's heartbeat in a thread until the returned event is set."""
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(app.settings.scheduler_heartbeat_seconds):
+            try:
+                with app.uow() as uow:
+                    runs.beat(uow, job_id, run_key, owner)
+            except Exception as exc:  # a busy SQLite or a blip: the next beat may succeed
+                log.warning("%s %s: heartbeat failed: %s", job_id, run_key, exc)
+
+    threading.Thread(target=beat, name=f"beat-{job_id}", daemon=True).start()
+    return done
+
+
 def _run(app: Sanhu, job_id: str, run_key: str, work: Callable[[], object], *,
          force: bool = False, stale: dt.timedelta = dt.timedelta(hours=1)) -> str:
     """Claim the run, do the work, record the outcome; returns ok or skipped (or raises)."""
-    with app.uow() as uow:
-        if not runs.begin_run(uow, job_id, run_key, force=force, stale=stale):
-            log.info("%s %s: already done, skipped", job_id, run_key)
+    leader = _LEADER if not force else None
+    if leader is not None:
+        if not leader.holds():
+            log.warning("%s %s: not run, this scheduler lost the leader lock", job_id, run_key)
             return "skipped"
+        owner, holder = f"{leader.token}|{_me()}", leader.token
+    else:
+        owner, holder = f"run:{uuid.uuid4().hex[:12]}|{_me()}", locks.holder_token(app)
+    with app.uow() as uow:
+        for dead in runs.reap(uow, holder=holder, lapse=lapse(app), job_id=job_id):
+            log.warning("%s %s: the run of %s died (%s)", job_id, run_key, dead.owner, dead.why)
+        if not runs.begin_run(uow, job_id, run_key, owner=owner, force=force, stale=stale):
+            log.info("%s %s: already done or running, skipped", job_id, run_key)
+            return "skipped"
+    beating = _heartbeat(app, job_id, run_key, owner)
     try:
         detail = work()
     except Exception as exc:
+        beating.set()
         with app.uow() as uow:
-            runs.finish_run(uow, job_id, run_key, "failed", f"{type(exc).__name__}: {exc}")
+            runs.finish_run(uow, job_id, run_key, "failed", f"{type(exc).__name__}: {exc}",
+                            owner=owner)
         raise
+    beating.set()
     with app.uow() as uow:
-        runs.finish_run(uow, job_id, run_key, "ok", str(detail))
+        runs.finish_run(uow, job_id, run_key, "ok", str(detail), owner=owner)
     log.info("%s %s: ok %s", job_id, run_key, detail)
     return "ok"
 
@@ -97,8 +169,21 @@ def _daily(job_id: str, service, app: Sanhu | None, force: bool) -> str:
 
 
 def reminder_sweep(app: Sanhu | None = None, force: bool = False) -> str:
-    """Daily: deadline reminders at every offset (see ``ledger.notify.reminders``)."""
-    return _daily("reminder_sweep", reminders.reminder_sweep, app, force)
+    """Daily: deadline reminders at every offset (see ``ledger.notify.reminders``).
+
+    Points that fell on days no sweep completed since the last good one are
+    caught up (marked late), so a day lost to a crash is not lost to people.
+    """
+    app = app or current_app()
+    day = today(app)
+
+    def work():
+        with app.uow() as uow:
+            last = runs.last_ok_key(uow, "reminder_sweep", day.isoformat())
+            since = dt.date.fromisoformat(last) if last else None
+            return reminders.reminder_sweep(uow, day, since=since)
+
+    return _run(app, "reminder_sweep", day.isoformat(), work, force=force)
 
 
 def overdue_digest(app: Sanhu | None = None, force: bool = False) -> str:

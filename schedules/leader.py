@@ -1,126 +1,28 @@
 """Exactly one active scheduler per database, the others standing by.
 
-PostgreSQL: a session-level ``pg_try_advisory_lock`` held on a dedicated
-connection for as long as the process leads; the server releases it when that
-connection ends (a clean stop, a crash or a kill), and a standby, retrying
-every few seconds, takes over.  SQLite: an exclusive ``flock`` on a file beside
-the database (an SQLite database lives on one machine); the kernel releases it
-when the process ends.
+The lock itself is in ``schedules.locks`` (PostgreSQL advisory lock, or a
+``flock`` beside an SQLite file).  The leader re-checks its lock every few
+seconds and before each job run (on PostgreSQL a query on the lock's own
+connection), and steps down as soon as it is lost, before a standby can take
+over.  On becoming leader it recovers runs left ``running`` by a dead leader.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import threading
-from pathlib import Path
+import time
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
-
-from ledger.core.db import normalise_url
 from ledger.instance.bootstrap import Sanhu
-from schedules.scheduler import build_scheduler, start_scheduler
+from schedules import jobs
+from schedules.locks import ADVISORY_KEY, FileLock, PgAdvisoryLock, lock_for
+from schedules.scheduler import build_scheduler, recover, start_scheduler
 
+__all__ = ["ADVISORY_KEY", "FileLock", "PgAdvisoryLock", "SchedulerRunner", "lock_for"]
 log = logging.getLogger("sanhu.scheduler")
-#: the advisory lock key: "Sanhu" in ASCII
-ADVISORY_KEY = 0x53616E6875
-
-
-class PgAdvisoryLock:
-    """Leadership = holding ``pg_try_advisory_lock(ADVISORY_KEY)`` on one connection."""
-
-    def __init__(self, url: str) -> None:
-        self.engine = create_engine(normalise_url(url), poolclass=NullPool,
-                                    isolation_level="AUTOCOMMIT")
-        self.conn = None
-
-    def acquire(self) -> bool:
-        conn = self.engine.connect()
-        try:
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                               {"k": ADVISORY_KEY}).scalar()
-        except Exception:
-            conn.close()
-            raise
-        if not got:
-            conn.close()
-            return False
-        self.conn = conn
-        return True
-
-    def alive(self) -> bool:
-        """Still holding it? (False when the connection to the server was lost.)"""
-        try:
-            self.conn.execute(text("SELECT 1"))
-            return True
-        except Exception:
-            return False
-
-    def release(self) -> None:
-        if self.conn is None:
-            return
-        try:
-            self.conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
-        except Exception:  # the connection is gone, and the lock with it
-            pass
-        finally:
-            self.conn.close()
-            self.conn = None
-
-    def close(self) -> None:
-        self.release()
-        self.engine.dispose()
-
-
-class FileLock:
-    """Leadership = an exclusive ``flock`` on ``path`` (POSIX)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fd: int | None = None
-
-    def acquire(self) -> bool:
-        import fcntl
-
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self.fd = fd
-        return True
-
-    def alive(self) -> bool:
-        return self.fd is not None
-
-    def release(self) -> None:
-        if self.fd is None:
-            return
-        import fcntl
-
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
-        self.fd = None
-
-    def close(self) -> None:
-        self.release()
-
-
-def lock_for(app: Sanhu) -> PgAdvisoryLock | FileLock:
-    """The leader lock for ``app``'s database."""
-    url = make_url(normalise_url(app.settings.database_url))
-    if url.get_backend_name() == "postgresql":
-        return PgAdvisoryLock(app.settings.database_url)
-    database = url.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
-        return FileLock(Path(tempfile.gettempdir()) / "sanhu-scheduler.lock")
-    return FileLock(Path(database).resolve().with_name(Path(database).name + ".scheduler.lock"))
+#: how often the leader looks at its stop and lost flags (the lock query is less frequent)
+TICK = 0.1
 
 
 class SchedulerRunner:
@@ -168,20 +70,49 @@ class SchedulerRunner:
 
     def _lead(self, lock, stop: threading.Event) -> None:
         log.info("scheduler %s: acting as the scheduler", os.getpid())
+        lost = threading.Event()
+        guard = threading.Lock()
+
+        def holds() -> bool:
+            """Before each job run: still the leader?  If not, step down now."""
+            with guard:
+                if lost.is_set() or stop.is_set():
+                    return False
+                if not lock.alive():
+                    lost.set()
+                return not lost.is_set()
+
         scheduler = build_scheduler(self.app)
         try:
+            jobs.lead(lock.token, holds)
             start_scheduler(scheduler, self.app)
             self.leading.set()
-            while not stop.wait(self.heartbeat_seconds):
-                if not lock.alive():
-                    log.warning("scheduler %s: lost the leader lock; standing by", os.getpid())
-                    break
+            threading.Thread(target=self._recover, args=(lock.token,), daemon=True,
+                             name="sanhu-recover").start()
+            checked = time.monotonic()
+            while not stop.wait(TICK) and not lost.is_set():
+                if time.monotonic() - checked >= self.heartbeat_seconds:
+                    checked = time.monotonic()
+                    holds()
+            if lost.is_set():
+                log.warning("scheduler %s: lost the leader lock; standing by", os.getpid())
         finally:
+            jobs.step_down()
             self.leading.clear()
             if scheduler.running:
-                scheduler.shutdown(wait=True)
+                # a run in progress is not waited for: it is recovered by the next leader
+                scheduler.shutdown(wait=False)
             lock.release()
             log.info("scheduler %s: stopped acting", os.getpid())
+
+    def _recover(self, token: str) -> None:
+        try:
+            done = recover(self.app, token)
+        except Exception:
+            log.exception("scheduler %s: recovering dead runs failed", os.getpid())
+            return
+        if done:
+            log.info("scheduler %s: re-ran %s", os.getpid(), done)
 
     def start(self) -> SchedulerRunner:
         self._thread = threading.Thread(target=self.run, name="sanhu-scheduler", daemon=True)

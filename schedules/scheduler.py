@@ -224,11 +224,35 @@ RUNNABLE = {
 }
 
 
+def recover(app: Sanhu, token: str) -> dict[str, str]:
+    """On becoming leader: mark ``died`` the runs whose owner is gone and run their jobs again.
+
+    A scheduler killed mid-run leaves its row ``running`` while the stored next
+    run has already moved on, so nothing else would run it before tomorrow.
+    The job runs again for its current key (today's, for the daily jobs);
+    every job is idempotent, and the reminder sweep catches up the points of
+    days that did not complete.  Returns each re-run job's outcome.
+    """
+    with app.uow() as uow:
+        dead = runs.reap(uow, holder=token, lapse=jobs.lapse(app))
+    done = {}
+    for run in dead:
+        log.warning("%s %s: the run of %s died (%s); running it again",
+                    run.job_id, run.run_key, run.owner, run.why)
+        if run.job_id in RUNNABLE and run.job_id not in done:
+            try:
+                done[run.job_id] = RUNNABLE[run.job_id](app)
+            except Exception as exc:  # recorded as failed by the job; the next fire retries
+                done[run.job_id] = f"failed: {exc}"
+    return done
+
+
 def run_now(app: Sanhu, job_id: str) -> str:
     """Run a job at once in this process (the admin's "run now"); records ``job_runs``.
 
     Forced: it runs even if its period already ran ok, which changes nothing
-    because every job is idempotent.  Raises ``KeyError`` for an unknown id and
+    because every job is idempotent; a run left ``running`` by a process that
+    died is marked ``died`` and taken over at once.  Raises ``KeyError`` for an unknown id and
     re-raises the job's own error after recording it as failed.
     """
     return RUNNABLE[job_id](app, force=True)

@@ -601,12 +601,16 @@ class JobRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[str] = mapped_column(String(64))
     run_key: Mapped[str] = mapped_column(String(64))
-    #: running, ok, failed, skipped or missed
+    #: running, ok, failed, skipped, missed or died (its process went away mid-run)
     outcome: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     detail: Mapped[str | None] = mapped_column(Text)
+    #: who runs it: ``<lock token>|<host>:<pid>`` for the leader, ``run:<id>|…`` otherwise
+    owner: Mapped[str | None] = mapped_column(String(128))
+    #: refreshed while the run is in progress; a lapsed one means its process is gone
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         UniqueConstraint("job_id", "run_key"),

@@ -82,6 +82,8 @@ class Settings:
     scheduler_grace_seconds: int = 6 * 3600
     #: write logs as one JSON object per line (on by default under deploy/gunicorn.conf.py)
     log_json: bool = False
+    #: how often a running job refreshes its heartbeat; three missed beats: it died
+    scheduler_heartbeat_seconds: int = 10
 
     @property
     def zone(self) -> ZoneInfo:
@@ -143,4 +145,6 @@ class Settings:
             scheduler_grace_seconds=_int(env, "SANHU_SCHEDULER_GRACE_SECONDS",
                                          base.scheduler_grace_seconds),
             log_json=env.get("SANHU_LOG_JSON", "0") == "1",
+            scheduler_heartbeat_seconds=_int(env, "SANHU_SCHEDULER_HEARTBEAT_SECONDS",
+                                             base.scheduler_heartbeat_seconds),
         )

@@ -58,6 +58,10 @@ from ledger.notify.webhook_target import database_port, target_problem
 REPORT_LEAD_WORKDAYS = 3
 #: an upward report is due this many working days after its period's last day
 REPORT_DUE_WORKDAYS = 10
+#: a reminder point missed while no sweep ran is caught up for this many days
+CATCH_UP_DAYS = 10
+#: the title note of a caught-up reminder
+LATE_MARK = "（补发）"
 CHANNELS = ("inbox", "email", "webhook")
 SMTP_TLS = ("none", "starttls", "ssl")
 WEBHOOK_KINDS = ("wecom", "dingtalk")
@@ -288,21 +292,52 @@ def _summary(rows):
         + _text("(整改时限 ") + _str(rows.c.deadline) + _text(")")
 
 
-def _remind_before(uow: UnitOfWork, now: dt.datetime, today: dt.date, offset: int) -> int:
-    """Open items whose deadline is ``offset`` working days ahead (0: today)."""
+def _remind_before(uow: UnitOfWork, now: dt.datetime, today: dt.date, offset: int,
+                   missed: tuple[int, int] | None = None) -> int:
+    """Open items whose deadline is ``offset`` working days ahead (0: today).
+
+    With ``missed=(lo, hi)``: instead, the items whose ``offset`` point fell on
+    a day no sweep covered (working-day numbers ``lo``..``hi``) and whose
+    deadline has not passed, titled （补发）.  The dedupe key is the point's
+    own, so a catch-up never doubles a reminder that did go out.
+    """
     dl = aliased(CalendarDay)
-    due_days = select(dl.day).where(dl.workday_seq == _today_seq(today) + offset,
-                                    dl.day >= literal(today, Date))
+    if missed is None:
+        due_days = select(dl.day).where(dl.workday_seq == _today_seq(today) + offset,
+                                        dl.day >= literal(today, Date))
+    else:
+        lo, hi = missed
+        due_days = select(dl.day).where(dl.workday_seq - offset >= lo,
+                                        dl.workday_seq - offset <= hi,
+                                        dl.day >= literal(today, Date))
     hit = (select(*_item_columns(), literal(0, Integer).label("late"))
            .where(open_predicate(uow.session), Item.deadline.in_(due_days)))
     rows = _recipients(hit, overdue=False, board_threshold=None)
     title = (_text("整改提醒:今天是整改时限 ") if offset == 0
              else _text(f"整改提醒:距整改时限还有 {offset} 个工作日 ")) + rows.c.number
+    if missed is not None:
+        title = _text(LATE_MARK) + title
     key = (_text("r:") + _str(rows.c.item_id) + _text(":") + _str(rows.c.deadline)
            + _text(f":{offset}:") + _str(rows.c.user_id))
     return _insert_notifications(uow, rows, now=now, kind=_text("reminder"), title=title,
                                  body=_summary(rows), key=key,
                                  offset=literal(offset, Integer))
+
+
+def _missed_range(uow: UnitOfWork, today: dt.date,
+                  since: dt.date | None) -> tuple[int, int] | None:
+    """Working-day numbers of the days after ``since`` and before ``today`` (None: no gap)."""
+    if since is None:
+        return None
+    first = max(since, today - dt.timedelta(days=CATCH_UP_DAYS)) + dt.timedelta(days=1)
+    last = today - dt.timedelta(days=1)
+    if first > last:
+        return None
+    seqs = dict(uow.session.execute(select(CalendarDay.day, CalendarDay.workday_seq)
+                                    .where(CalendarDay.day.in_([first, last]))).all())
+    if first not in seqs or last not in seqs:
+        return None
+    return seqs[first], seqs[last]
 
 
 def _remind_overdue(uow: UnitOfWork, now: dt.datetime, today: dt.date, every: int,
@@ -363,10 +398,14 @@ def queue_deliveries(uow: UnitOfWork, settings: NotifySettings,
     return counts
 
 
-def reminder_sweep(uow: UnitOfWork, today: dt.date | None = None) -> SweepResult:
+def reminder_sweep(uow: UnitOfWork, today: dt.date | None = None, *,
+                   since: dt.date | None = None) -> SweepResult:
     """The daily deadline reminders: one statement per offset, then the deliveries; commits.
 
     Safe to run any number of times a day: the unique keys keep every reminder single.
+    ``since`` is the last day a sweep completed: a point that fell on a day
+    after it (at most ``CATCH_UP_DAYS`` back) goes out now, marked （补发）,
+    if its deadline is still ahead (``late:<offset>`` in the result).
     """
     today = today or uow.today()
     settings = notify_settings(uow)
@@ -374,6 +413,10 @@ def reminder_sweep(uow: UnitOfWork, today: dt.date | None = None) -> SweepResult
     result = SweepResult()
     for offset in settings.reminder_offsets:
         result.notifications[str(offset)] = _remind_before(uow, now, today, offset)
+    gap = _missed_range(uow, today, since)
+    for offset in settings.reminder_offsets if gap is not None else ():
+        result.notifications[f"late:{offset}"] = _remind_before(uow, now, today, offset,
+                                                                missed=gap)
     result.notifications["overdue"] = _remind_overdue(
         uow, now, today, settings.overdue_every, settings.board_threshold_days)
     result.deliveries = queue_deliveries(uow, settings, now)

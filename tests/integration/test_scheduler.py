@@ -289,3 +289,68 @@ def test_alembic_autogenerate_ignores_the_job_store_table(any_sanhu):
         scheduler.shutdown()
     assert "apscheduler_jobs" in inspect(any_sanhu.engine).get_table_names()
     command.check(alembic_config(any_sanhu.settings))  # raises if it wanted to change anything
+
+
+def claim(app, job_id: str, run_key: str, owner: str) -> None:
+    from schedules import runs
+
+    with app.uow() as uow:
+        assert runs.begin_run(uow, job_id, run_key, owner=owner)
+
+
+def test_run_now_takes_over_at_once_a_run_whose_leader_no_longer_holds_the_lock(any_sanhu):
+    with time_machine.travel(at(2026, 11, 3, 8, 0), tick=False):
+        claim(any_sanhu, "overdue_digest", "2026-11-03", "pg:999999|gone:999999")
+        assert run_now(any_sanhu, "overdue_digest") == "ok"
+    with any_sanhu.uow() as uow:
+        run = uow.session.scalars(select(JobRun).where(JobRun.job_id == "overdue_digest")).one()
+    assert (run.outcome, run.attempts) == ("ok", 2)
+    assert run.owner.startswith("run:")
+
+
+def test_run_now_waits_for_a_live_run_and_takes_over_once_its_heartbeat_lapsed(any_sanhu):
+    with time_machine.travel(at(2026, 11, 3, 8, 0), tick=False):
+        claim(any_sanhu, "overdue_digest", "2026-11-03", "run:elsewhere|web:1")
+        assert run_now(any_sanhu, "overdue_digest") == "skipped"  # alive: heartbeat is fresh
+    lapse = 3 * any_sanhu.settings.scheduler_heartbeat_seconds
+    with time_machine.travel(at(2026, 11, 3, 8, 0) + dt.timedelta(seconds=lapse - 1),
+                             tick=False):
+        assert run_now(any_sanhu, "overdue_digest") == "skipped"
+    with time_machine.travel(at(2026, 11, 3, 8, 0) + dt.timedelta(seconds=lapse + 1),
+                             tick=False):
+        assert run_now(any_sanhu, "overdue_digest") == "ok"
+    assert runs_of(any_sanhu, "overdue_digest") == [("2026-11-03", "ok")]
+
+
+def test_a_leader_that_lost_its_lock_does_not_run_a_job(sanhu):
+    jobs.lead("flock:1", holds=lambda: False)
+    try:
+        with time_machine.travel(at(2026, 11, 3, 8, 0), tick=False):
+            assert jobs.overdue_digest(sanhu) == "skipped"
+    finally:
+        jobs.step_down()
+    assert runs_of(sanhu, "overdue_digest") == []
+
+
+def test_the_reminder_job_catches_up_the_points_of_a_day_no_sweep_ran_once_marked_late(
+        any_sanhu, any_world):
+    from crash_helpers import items_due
+
+    from ledger.notify.reminders import LATE_MARK
+
+    items = items_due(any_sanhu, any_world, {"2026-11-20": 1, "2026-11-19": 1},
+                      at(2026, 11, 2, 9, 0))
+    by_deadline = {deadline: item for item, (deadline, _) in items.items()}
+    for day in (17, 18, 20, 20, 23):  # no sweep on Thursday 19th (the 1-day point of the 20th)
+        with time_machine.travel(at(2026, 11, day, 7, 30), tick=False):
+            jobs.reminder_sweep(any_sanhu)
+    with any_sanhu.uow() as uow:
+        notes = uow.session.execute(select(Notification.item_id, Notification.offset_days,
+                                           Notification.title)
+                                    .order_by(Notification.id)).all()
+    got = [(item, offset, LATE_MARK in title) for item, offset, title in notes]
+    assert got == [
+        (by_deadline["2026-11-19"], 1, False),  # 18th: its 1-day point
+        (by_deadline["2026-11-20"], 0, False),  # 20th: the deadline ...
+        (by_deadline["2026-11-20"], 1, True),   # ... and the missed 1-day point, late, once
+    ]  # the 19th's own deadline day passed unswept: overdue reminders take it from there

@@ -151,7 +151,7 @@ def test_run_now_opens_the_quarterly_cycle(sanhu, world, signed_in):
 
 
 def test_a_failing_job_shows_its_error_not_a_500(sanhu, world, signed_in, monkeypatch):
-    def broken(uow, today=None):
+    def broken(uow, today=None, **_):
         raise RuntimeError("the calendar table is locked")
 
     monkeypatch.setattr(reminders, "reminder_sweep", broken)

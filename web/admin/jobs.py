@@ -39,6 +39,7 @@ OUTCOMES = {
     "ok": _l("ok"),
     "failed": _l("failed"),
     "missed": _l("missed"),
+    "died": _l("died (its process stopped; run again)"),
     "running": _l("running"),
     "skipped": _l("skipped"),
 }

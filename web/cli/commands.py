@@ -390,6 +390,31 @@ def scheduler(retry_seconds: float) -> None:
     SchedulerRunner(_app(), retry_seconds=retry_seconds,
                     heartbeat_seconds=min(5.0, retry_seconds)).run(stop)
     click.echo("scheduler stopped")
+    _exit_soon(grace_seconds=3.0)
+
+
+def _exit_soon(grace_seconds: float) -> None:
+    """Exit once job threads are done, or after the grace period regardless.
+
+    The lock is already released; a run cut short here is left ``running``
+    and the next leader recovers it (the jobs are idempotent), exactly as
+    after a crash.
+    """
+    import os
+    import sys
+    import threading
+    import time
+
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline:
+        busy = [t for t in threading.enumerate()
+                if t is not threading.current_thread() and not t.daemon and t.is_alive()]
+        if not busy:
+            return
+        time.sleep(0.05)
+    click.echo("scheduler: a job was still running; leaving it to the next leader")
+    sys.stdout.flush()
+    os._exit(0)
 
 
 @main.group()
