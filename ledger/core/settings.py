@@ -80,6 +80,12 @@ class Settings:
     webhook_allow_internal: bool = False
     #: how late a missed scheduled run may still run once (seconds)
     scheduler_grace_seconds: int = 6 * 3600
+    #: the most one e-mail or webhook send may take, all included (seconds)
+    delivery_deadline_seconds: int = 20
+    #: sends running at once per channel in one delivery pass
+    delivery_workers: int = 4
+    #: how long an SQLite writer waits for another's lock before "database is locked" (ms)
+    sqlite_busy_timeout_ms: int = 10_000
 
     @property
     def zone(self) -> ZoneInfo:
@@ -135,4 +141,9 @@ class Settings:
             webhook_allow_internal=env.get("SANHU_WEBHOOK_ALLOW_INTERNAL", "0") == "1",
             scheduler_grace_seconds=_int(env, "SANHU_SCHEDULER_GRACE_SECONDS",
                                          base.scheduler_grace_seconds),
+            delivery_deadline_seconds=max(1, _int(env, "SANHU_DELIVERY_DEADLINE_SECONDS",
+                                                  base.delivery_deadline_seconds)),
+            delivery_workers=max(1, _int(env, "SANHU_DELIVERY_WORKERS", base.delivery_workers)),
+            sqlite_busy_timeout_ms=_int(env, "SANHU_SQLITE_BUSY_TIMEOUT_MS",
+                                        base.sqlite_busy_timeout_ms),
         )
