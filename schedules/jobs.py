@@ -28,10 +28,11 @@ from dataclasses import dataclass
 
 from ledger.core.evidence_gc import collect_garbage
 from ledger.core.models import CycleKind
+from ledger.core.settings import Settings
 from ledger.dashboard import summary as dashboard_summary
 from ledger.instance.bootstrap import Sanhu, bootstrap
 from ledger.notify import reminders
-from ledger.notify.delivery import deliver_now
+from ledger.notify.delivery import deliver_now, pass_bound
 from ledger.observations import coverage
 from ledger.observations.cycles import open_cycle, period_for
 from ledger.results.reminders import results_reminders as results_reminders_service
@@ -240,11 +241,17 @@ def evidence_gc(app: Sanhu | None = None, force: bool = False) -> str:
     return _run(app, "evidence_gc", day.isoformat(), work, force=force)
 
 
+def deliver_stale(settings: Settings) -> dt.timedelta:
+    """When a ``deliver`` run still marked running is taken as dead (say ``kill -9``): a
+    little after the longest a pass can take, so the next pass follows within minutes."""
+    return pass_bound(settings.delivery_deadline_seconds) + dt.timedelta(seconds=30)
+
+
 def deliver(app: Sanhu | None = None, force: bool = False) -> str:
     """Every minute: send due e-mail and webhook deliveries (retries included)."""
     app = app or current_app()
     return _run(app, "deliver", "latest", lambda: deliver_now(app.uow), force=True,
-                stale=dt.timedelta(minutes=15))
+                stale=deliver_stale(app.settings))
 
 
 def heartbeat(app: Sanhu | None = None, force: bool = False) -> str:

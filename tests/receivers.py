@@ -2,7 +2,10 @@
 
 Both listen on 127.0.0.1 on a free port, in their own thread, and record what
 they receive.  The HTTP receiver can fail its first N requests (HTTP 500),
-answer like a group robot (``{"errcode": 0}``) or redirect elsewhere.
+answer like a group robot (``{"errcode": 0}``) or redirect elsewhere.  For the
+slow-receiver tests it can also ``drip`` (read the request, then send its answer
+one byte per ``drip_every`` seconds) or ``hang`` (read the request, never
+answer); ``refused_url()`` is an address where nothing listens.
 """
 
 from __future__ import annotations
@@ -63,7 +66,13 @@ class HttpReceiver:
     """``with HttpReceiver(fail_first=2) as hook: ... hook.bodies, hook.attempts``"""
 
     def __init__(self, fail_first: int = 0, answer: dict | None = None,
-                 delay: float = 0.0, redirect_to: str | None = None) -> None:
+                 delay: float = 0.0, redirect_to: str | None = None, mode: str = "answer",
+                 drip_every: float = 1.0) -> None:
+        assert mode in ("answer", "drip", "hang")
+        self.mode = mode
+        self.drip_every = drip_every
+        #: set on exit: drips and hangs stop, so no handler thread outlives the test
+        self.released = threading.Event()
         self.fail_first = fail_first
         self.redirect_to = redirect_to
         self.answer = answer if answer is not None else {"errcode": 0, "errmsg": "ok"}
@@ -82,6 +91,12 @@ class HttpReceiver:
                     failing = receiver.attempts <= receiver.fail_first
                     if not failing:
                         receiver.bodies.append(json.loads(data))
+                if receiver.mode == "hang":
+                    receiver.released.wait(120)
+                    return
+                if receiver.mode == "drip":
+                    self._drip(json.dumps(receiver.answer).encode())
+                    return
                 if receiver.delay:
                     threading.Event().wait(receiver.delay)
                 if receiver.redirect_to:
@@ -98,6 +113,19 @@ class HttpReceiver:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _drip(self, body: bytes) -> None:
+                answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                          + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+                for byte in answer:
+                    if receiver.released.wait(receiver.drip_every):
+                        return
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:  # the sender gave up and closed the connection
+                        return
+                self.close_connection = True
+
             def log_message(self, *args):  # keep test output clean
                 pass
 
@@ -113,6 +141,12 @@ class HttpReceiver:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
+
+
+def refused_url() -> str:
+    """A webhook URL on 127.0.0.1 where nothing listens: the connection is refused."""
+    return f"http://127.0.0.1:{free_port()}/robot/send?key=test"

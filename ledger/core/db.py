@@ -23,13 +23,22 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.close()
+def sqlite_pragmas(busy_timeout_ms: int = 10_000):
+    """Set on every new connection.  The busy timeout is how long a writer waits for
+    the one write lock; long maintenance writes commit in short batches to stay
+    well under it (``ledger.items.services.settle_deadlines``)."""
+    def on_connect(dbapi_conn, _record) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.close()
+    return on_connect
+
+
+#: with the default busy timeout (migrations)
+_sqlite_pragmas = sqlite_pragmas()
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -40,7 +49,7 @@ def make_engine(settings: Settings) -> Engine:
         if path and path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=settings.echo_sql)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", sqlite_pragmas(settings.sqlite_busy_timeout_ms))
         return engine
     return create_engine(url, echo=settings.echo_sql, pool_pre_ping=True)
 

@@ -84,6 +84,12 @@ class Settings:
     log_json: bool = False
     #: how often a running job refreshes its heartbeat; three missed beats: it died
     scheduler_heartbeat_seconds: int = 10
+    #: the most one e-mail or webhook send may take, all included (seconds)
+    delivery_deadline_seconds: int = 20
+    #: sends running at once per channel in one delivery pass
+    delivery_workers: int = 4
+    #: how long an SQLite writer waits for another's lock before "database is locked" (ms)
+    sqlite_busy_timeout_ms: int = 10_000
 
     @property
     def zone(self) -> ZoneInfo:
@@ -147,4 +153,9 @@ class Settings:
             log_json=env.get("SANHU_LOG_JSON", "0") == "1",
             scheduler_heartbeat_seconds=_int(env, "SANHU_SCHEDULER_HEARTBEAT_SECONDS",
                                              base.scheduler_heartbeat_seconds),
+            delivery_deadline_seconds=max(1, _int(env, "SANHU_DELIVERY_DEADLINE_SECONDS",
+                                                  base.delivery_deadline_seconds)),
+            delivery_workers=max(1, _int(env, "SANHU_DELIVERY_WORKERS", base.delivery_workers)),
+            sqlite_busy_timeout_ms=_int(env, "SANHU_SQLITE_BUSY_TIMEOUT_MS",
+                                        base.sqlite_busy_timeout_ms),
         )

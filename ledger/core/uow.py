@@ -79,6 +79,11 @@ class UnitOfWork:
         finally:
             self._shared -= 1
 
+    @property
+    def shared(self) -> bool:
+        """Inside ``one_transaction``: a service's commit only flushes."""
+        return self._shared > 0
+
     def flush(self) -> None:
         """Flush pending changes, mapping optimistic-lock failures to ``Conflict``."""
         self._write(self.session.flush)

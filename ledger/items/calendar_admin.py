@@ -53,7 +53,12 @@ def may_import_calendar(actor: Actor) -> bool:
 
 
 def import_calendar(uow: UnitOfWork, actor: Actor, text: str, source: str) -> list[int]:
-    """Import an official schedule (``date,holiday|workday[,name]`` rows); all or nothing."""
+    """Import an official schedule (``date,holiday|workday[,name]`` rows); all or nothing.
+
+    The calendar is committed first, then the provisional deadlines are settled
+    in short batches (``settle_deadlines``); importing the same rows again
+    finishes a settle that was interrupted.
+    """
     require_admin(actor)
     if not may_import_calendar(actor):
         raise PermissionDenied("only an administrator of the city may change the calendar")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -636,7 +637,16 @@ def dismiss(uow: UnitOfWork, item_id: int, actor: Actor, *, reason: str,
 # --- calendar -----------------------------------------------------------------
 
 
-def settle_deadlines(uow: UnitOfWork, actor: Actor, years: Iterable[int]) -> int:
+#: items settled per transaction: other writers wait at most one short batch
+SETTLE_BATCH = 500
+#: SQLite: the pause after each batch, seconds.  A waiting writer polls the lock
+#: (its busy handler sleeps up to 100 ms between tries); without a pause the
+#: next batch takes the lock again first and the waiter starves until it times out.
+SETTLE_PAUSE = 0.15
+
+
+def settle_deadlines(uow: UnitOfWork, actor: Actor, years: Iterable[int], *,
+                     batch: int = SETTLE_BATCH) -> int:
     """After the official schedule of ``years`` arrived: settle the provisional deadlines.
 
     An open item whose deadline was computed on the Monday–Friday fallback keeps
@@ -644,17 +654,38 @@ def settle_deadlines(uow: UnitOfWork, actor: Actor, years: Iterable[int]) -> int
     the official schedule made it a holiday.  Either way the deadline is no
     longer provisional, and the item's history says so (event ``settle_deadline``).
     Returns how many items were settled; items outside ``actor``'s scope are left.
+
+    A year holds tens of thousands of such items, so they are settled ``batch``
+    at a time, each batch committed with its history entries: SQLite has one
+    writer, and a single long transaction made users' requests time out with
+    "database is locked".  Only items still provisional are taken, so the
+    settle is idempotent, and an interrupted one is finished by running it
+    again (re-importing the year or ``sanhu calendar import``).
     """
     years = sorted(set(years))
     if not years:
         return 0
     calendar = uow.calendar
-    ids = uow.session.scalars(
-        select(Item.id).where(
-            Item.deadline_provisional.is_(True), Item.state.in_((State.ASSIGNED.value,
-                                                                 State.RECTIFYING.value)),
-            Item.deadline >= dt.date(years[0], 1, 1), Item.deadline <= dt.date(years[-1], 12, 31),
-            actor.scope_clause(Item))).all()
+    settled, after = 0, 0
+    while True:
+        ids = uow.session.scalars(
+            select(Item.id).where(
+                Item.id > after, Item.deadline_provisional.is_(True),
+                Item.state.in_((State.ASSIGNED.value, State.RECTIFYING.value)),
+                Item.deadline >= dt.date(years[0], 1, 1),
+                Item.deadline <= dt.date(years[-1], 12, 31),
+                actor.scope_clause(Item)).order_by(Item.id).limit(batch)).all()
+        if not ids:
+            return settled
+        settled += _settle_batch(uow, actor, years, calendar, ids)
+        uow.commit()
+        after = ids[-1]
+        if uow.settings.is_sqlite and not uow.shared:
+            time.sleep(SETTLE_PAUSE)
+
+
+def _settle_batch(uow: UnitOfWork, actor: Actor, years: list[int], calendar,
+                  ids: Sequence[int]) -> int:
     now, settled = uow.now(), 0
     for item_id in ids:
         item = _load_item(uow, item_id, actor)
@@ -674,7 +705,6 @@ def settle_deadlines(uow: UnitOfWork, actor: Actor, years: Iterable[int]) -> int
                  f"official holiday schedule {', '.join(map(str, years))}",
                  {k: _jsonable(v) for k, v in changes.items()})
         settled += 1
-    uow.commit()
     return settled
 
 
