@@ -150,6 +150,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--coverage-runs", type=int, default=50, help="coverage reads")
     p.add_argument("--export-rows", type=int, default=100_000,
                    help="rows of the .xlsx export figure (the city's newest items)")
+    p.add_argument("--import-rows", type=int, default=50_000,
+                   help="rows of the ledger import figure (into the first county; 0: skip)")
     p.add_argument("--sweep-only", action="store_true",
                    help="measure only the daily reminder sweep (after the build, if any)")
     p.add_argument("--chunk", type=int, default=20_000, help="items per load transaction")

@@ -11,6 +11,7 @@ from bench.areas.bulk import bulk_assign, open_cycle
 from bench.areas.dashboard import dashboard
 from bench.areas.export import export
 from bench.areas.item_page import item_pages
+from bench.areas.ledger_import import ledger_import
 from bench.areas.lists import lists, overdue
 from bench.areas.observations import confirm_65, coverage_reads, save_lines
 from bench.areas.results import county_report, rank_province
@@ -46,6 +47,8 @@ def run(m: Measurer) -> dict:
     res["open_cycle"] = open_cycle(m)
     res["export"] = export(m)
     res["sweep"] = sweep(m)
+    if getattr(m.args, "import_rows", 0):
+        res["ledger_import"] = ledger_import(m)  # last: it adds items to the database
     res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     res["loadavg_end"] = os.getloadavg()
     log(f"{m.db}: load average at start {res['loadavg_start'][0]:.1f}, "

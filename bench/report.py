@@ -87,6 +87,15 @@ def report_rows(results: dict[str, dict]) -> list[dict]:
         lambda r: (f"{r['export']['seconds']:.2f} s, peak RSS {r['export']['peak_rss_mb']:.0f} MB"
                    f" ({r['export']['rows']:,} rows)",
                    r["export"]["seconds"] <= 10 and r["export"]["peak_rss_mb"] <= 150))
+    add("ledger import (导入台账) of 50,000 rows, preview and import", "≤ 60 s, ≤ 300 MB",
+        lambda r: ((f"preview {r['ledger_import']['preview_seconds']:.1f} s, import "
+                    f"{r['ledger_import']['import_seconds']:.1f} s, peak RSS "
+                    f"{r['ledger_import']['peak_rss_mb']:.0f} MB "
+                    f"({r['ledger_import']['rows']:,} rows)",
+                    r["ledger_import"]["preview_seconds"]
+                    + r["ledger_import"]["import_seconds"] <= 60
+                    and r["ledger_import"]["peak_rss_mb"] <= 300)
+                   if "ledger_import" in r else ("not measured", None)))
     add("peak RSS of the measuring process", "— (info)",
         lambda r: (f"{r['peak_rss_mb']:.0f} MB", None))
     add("build (setup, not a target)", "— (info)",

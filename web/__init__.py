@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     from web.dashboard import views as dashboard
     from web.home import views as home
     from web.inbox import views as inbox
+    from web.items import ledger_import as items_import
     from web.items import views as items
     from web.ledger_list import views as listing
     from web.observation_exports import views as observation_exports
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     app.register_blueprint(home.bp)
     app.register_blueprint(listing.bp)
     app.register_blueprint(items.bp)
+    app.register_blueprint(items_import.bp)
     app.register_blueprint(observations.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(admin.bp)

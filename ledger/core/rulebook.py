@@ -178,15 +178,18 @@ class Rulebook:
                                     status=self.describe(obj))
 
     def mermaid(self, *, start: tuple[str, str] | None = None, final: Iterable[str] = (),
-                notes: Iterable[tuple[str, str]] = ()) -> str:
+                notes: Iterable[tuple[str, str]] = (),
+                starts: Iterable[tuple[str, str]] = ()) -> str:
         """The state diagram as Mermaid text, generated from the rules.
 
-        ``start`` is the (event, state) that creates an object, ``final`` the
-        states that end it, ``notes`` (state, text) pairs shown beside states.
+        ``start`` is the (event, state) that creates an object (``starts`` lists
+        more, each with its label), ``final`` the states that end it, ``notes``
+        (state, text) pairs shown beside states.
         """
         lines = ["stateDiagram-v2"]
         if start:
             lines.append(f"    [*] --> {start[1]}: {start[0]}")
+        lines.extend(f"    [*] --> {state}: {label}" for label, state in starts)
         for rule in self.rules:
             for src in rule.source:
                 guard = ""

@@ -35,6 +35,8 @@ class Settings:
     evidence_max_bytes: int = 20 * 1024 * 1024
     #: largest accepted unit or user import file (.xlsx or .csv)
     import_max_bytes: int = 2 * 1024 * 1024
+    #: largest accepted ledger sheet (导入台账; tens of thousands of rows)
+    ledger_import_max_bytes: int = 32 * 1024 * 1024
     timezone: str = "Asia/Shanghai"
     secret_key: str = ""
     #: days before the deadline at which the traffic light turns yellow
@@ -120,6 +122,8 @@ class Settings:
             evidence_dir=Path(env.get("SANHU_EVIDENCE_DIR") or instance / "evidence").resolve(),
             evidence_max_bytes=_int(env, "SANHU_EVIDENCE_MAX_BYTES", base.evidence_max_bytes),
             import_max_bytes=_int(env, "SANHU_IMPORT_MAX_BYTES", base.import_max_bytes),
+            ledger_import_max_bytes=_int(env, "SANHU_LEDGER_IMPORT_MAX_BYTES",
+                                         base.ledger_import_max_bytes),
             timezone=env.get("SANHU_TIMEZONE", base.timezone),
             secret_key=env.get("SANHU_SECRET_KEY", ""),
             warning_days=_int(env, "SANHU_WARNING_DAYS", base.warning_days),

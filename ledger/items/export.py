@@ -25,21 +25,19 @@ from ledger.core.actors import Actor
 from ledger.core.errors import ValidationError
 from ledger.core.models import Cycle, Evidence, Item, Standard, Unit, status_of
 from ledger.core.xlsx import workbook as xlsx_workbook
+from ledger.items.ledger_columns import (
+    CATEGORY_NAMES,
+    CYCLE_KIND_NAMES,
+    HEADERS,
+    SET_NAMES,
+    SOURCE_NAMES,
+    STATUS_NAMES,
+    WIDTHS,
+)
 from ledger.items.queries import SORTS, ItemFilter, days_between, open_predicate, scoped_items
 
-#: the 台账 columns, in order (SPEC §11)
-COLUMNS = ("序号", "问题编号", "问题来源", "观摩周期", "县/乡/村", "对应标准", "问题描述",
-           "整改措施", "整改类别", "责任人", "整改时限", "整改状态", "销号时间", "逾期天数",
-           "佐证材料数", "备注")
-WIDTHS = (6, 22, 9, 20, 24, 30, 48, 40, 10, 10, 12, 14, 17, 9, 10, 22)
-
-SOURCE_NAMES = {"observation": "观摩", "inspection": "督查暗访", "patrol": "巡察",
-                "self_check": "自查", "other": "其他", "rectification": "整顿"}
-CATEGORY_NAMES = {"immediate": "立行立改", "deadline": "限期整改", "long_term": "长期坚持"}
-STATUS_NAMES = {"found": "已发现", "assigned": "已交办", "rectifying": "整改中",
-                "submitted": "整改中·待验收", "verified": "已验收", "closed": "已销号"}
-SET_NAMES = {"basic": "基本标准", "demonstration": "示范标准"}
-CYCLE_KIND_NAMES = {"village_quarterly": "村级季度观摩", "township_half_yearly": "乡镇半年观摩"}
+#: the 台账 columns, in order (SPEC §11), shared with the import (``ledger_columns``)
+COLUMNS = HEADERS
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: rows per database batch (one evidence count and at most one name query each)

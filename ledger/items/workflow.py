@@ -17,6 +17,7 @@ county in charge, supervisors).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from ledger.core.actors import Actor
 from ledger.core.models import Item, Role, State
@@ -87,6 +88,20 @@ ITEM_LEVELS = frozenset({"township", "village"})
 #: who may record a finding (create an item in ``found``), against a unit below them
 RECORD_ROLES = frozenset({*STAFF, Role.SUPERVISOR.value})
 
+#: who may bring existing ledger sheets in (导入台账): county staff for their county, admins
+IMPORT_ROLES = frozenset({Role.COUNTY_STAFF.value, Role.ADMIN.value})
+
+
+@dataclass(frozen=True)
+class Creation:
+    """An event that creates an item (no machine transition: there is no state before)."""
+
+    event: str
+    states: tuple[str, ...]
+    roles: frozenset[str]
+    label: str = ""
+
+
 RULES: tuple[Rule, ...] = (
     Rule("assign", (F,), A, STAFF, "above",
          ("responsible_user_id", "category", "deadline"), label="assign (交办)"),
@@ -116,6 +131,14 @@ RULES: tuple[Rule, ...] = (
 )
 
 STATES: tuple[str, ...] = tuple(s.value for s in State)
+
+#: how items come to be: recorded as a finding, or imported from a ledger sheet in the
+#: state the sheet records, with one history entry that carries the row as it was
+CREATIONS: tuple[Creation, ...] = (
+    Creation("record", (F,), RECORD_ROLES, label="record (登记)"),
+    Creation("import", STATES, IMPORT_ROLES, label="import (导入台账)"),
+)
+CREATIONS_BY_EVENT: dict[str, Creation] = {c.event: c for c in CREATIONS}
 #: the item workflow: its shared machine, refusals and diagram (``ledger.core.rulebook``)
 RULEBOOK = Rulebook(
     "item", RULES, STATES,
@@ -137,6 +160,8 @@ def allowed_events(item: Item, actor: Actor, ctx: Context) -> list[str]:
 
 def workflow_mermaid() -> str:
     """The state diagram as Mermaid text, generated from ``RULES``."""
-    return RULEBOOK.mermaid(start=("record", F), final=(C,),
+    starts = [(f"{c.event} ({'/'.join(sorted(c.roles))})", state)
+              for c in CREATIONS for state in c.states]
+    return RULEBOOK.mermaid(starts=starts, final=(C,),
                             notes=((R, "submitted = 整改中·待验收 (until verify or reject)"),))
 

@@ -102,6 +102,28 @@ MAX_USER_ROWS = 2_000
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What one import reads at most; the defaults are those of units and users.
+
+    Another import (the ledger's, ``ledger.items.ledger_import``) passes its own,
+    and shares the reading code.
+    """
+
+    rows: int = MAX_ROWS
+    columns: int = MAX_COLUMNS
+    cell: int = MAX_CELL
+    xlsx_bytes: int = MAX_XLSX_BYTES
+
+    @property
+    def lines(self) -> int:
+        """Lines read at most, blank ones included."""
+        return 2 * self.rows
+
+
+UNIT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
 class RowError:
     """One problem of one row: ``code`` is a short English phrase the web translates."""
 
@@ -133,59 +155,60 @@ def echo(value: str) -> str:
     return value if len(value) <= ECHO_CHARS else value[:ECHO_CHARS] + "…"
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, max_cell: int = MAX_CELL) -> str:
     """A cell as text: whole numbers without ``.0`` (Excel stores codes as numbers).
 
-    Kept to one character more than ``MAX_CELL``: enough to tell it is too long.
+    Kept to one character more than ``max_cell``: enough to tell it is too long.
     """
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)[:MAX_CELL + 64].strip()[:MAX_CELL + 1]
+    return str(value)[:max_cell + 64].strip()[:max_cell + 1]
 
 
-def _too_many_rows() -> ValidationError:
+def _too_many_rows(limits: Limits) -> ValidationError:
     return ValidationError("the file has too many rows", fields={"file": "too many rows"},
-                           max_rows=MAX_ROWS)
+                           max_rows=limits.rows)
 
 
-def _capped(rows: Iterable[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
-    """The rows, trailing empty cells dropped; stops past ``MAX_ROWS`` data rows or
-    ``MAX_LINES`` lines, so a hostile file is never read to its end."""
+def _capped(rows: Iterable[tuple[int, list[str]]],
+            limits: Limits = UNIT_LIMITS) -> list[tuple[int, list[str]]]:
+    """The rows, trailing empty cells dropped; stops past ``limits.rows`` data rows or
+    ``limits.lines`` lines, so a hostile file is never read to its end."""
     out: list[tuple[int, list[str]]] = []
     data_rows = 0
     for line, cells in rows:
-        if line > MAX_LINES + 1:
-            raise _too_many_rows()
+        if line > limits.lines + 1:
+            raise _too_many_rows(limits)
         while cells and not cells[-1]:
             cells.pop()
         if cells and out:
             data_rows += 1
-            if data_rows > MAX_ROWS:
-                raise _too_many_rows()
+            if data_rows > limits.rows:
+                raise _too_many_rows(limits)
         out.append((line, cells))
     return out
 
 
-def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
+def _read_csv(data: bytes, limits: Limits = UNIT_LIMITS) -> list[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(decode_text(data), newline=""))
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         start = 1
         for row in reader:
-            yield start, [_cell(c) for c in row[:MAX_COLUMNS]]
+            yield start, [_cell(c, limits.cell) for c in row[:limits.columns]]
             start = reader.line_num + 1
 
     try:
-        return _capped(rows())
+        return _capped(rows(), limits)
     except csv.Error as exc:  # a field beyond the csv module's limit (128 KiB), a NUL byte
         raise ValidationError("a cell of the file is far too long",
                               fields={"file": "cell too long"}) from exc
 
 
-def _check_unpacked_size(data: bytes) -> None:
-    """Refuse a workbook that would unpack to more than ``MAX_XLSX_BYTES``.
+def _check_unpacked_size(data: bytes, limit: int = MAX_XLSX_BYTES) -> None:
+    """Refuse a workbook that would unpack to more than ``limit`` bytes.
 
     The sizes come from the zip's directory; ``zipfile`` never yields more than
     a member declares, so a lying directory gets a broken file, not a big one.
@@ -197,15 +220,16 @@ def _check_unpacked_size(data: bytes) -> None:
         raise ValidationError("the file is not a readable .xlsx workbook",
                               fields={"file": "unreadable"}) from exc
     if (len(members) > MAX_XLSX_MEMBERS
-            or sum(m.file_size for m in members) > MAX_XLSX_BYTES):
+            or sum(m.file_size for m in members) > limit):
         raise ValidationError("the workbook is too large once unpacked",
-                              fields={"file": "too large"}, max_bytes=MAX_XLSX_BYTES)
+                              fields={"file": "too large"}, max_bytes=limit)
 
 
-def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
+def _read_xlsx(data: bytes, limits: Limits = UNIT_LIMITS,
+               cell: Callable[[object, int], str] = _cell) -> list[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
-    _check_unpacked_size(data)
+    _check_unpacked_size(data, limits.xlsx_bytes)
     try:
         with warnings.catch_warnings():
             # style or data-validation warnings say nothing about the values
@@ -219,9 +243,11 @@ def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
         # the claimed dimension is not trusted: "A1:XFD1048576" would pad every row to
         # 16,384 cells, and one smaller than the data would hide rows
         sheet.reset_dimensions()
-        rows = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+        rows = sheet.iter_rows(max_col=limits.columns, values_only=True)
+        size = limits.cell
         try:
-            return _capped((n, [_cell(v) for v in row]) for n, row in enumerate(rows, start=1))
+            return _capped(((n, [cell(v, size) for v in row])
+                            for n, row in enumerate(rows, start=1)), limits)
         except ValidationError:
             raise
         except Exception as exc:  # a sheet that breaks while streamed
@@ -231,17 +257,19 @@ def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
         book.close()
 
 
-def read_rows(filename: str, data: bytes) -> list[tuple[int, list[str]]]:
+def read_rows(filename: str, data: bytes, limits: Limits = UNIT_LIMITS,
+              cell: Callable[[object, int], str] = _cell) -> list[tuple[int, list[str]]]:
     """(line number, cells) of every row of a .xlsx or .csv file; header included.
 
     Trailing empty cells are dropped; ``ValidationError`` with ``too large`` or
-    ``too many rows`` when the file exceeds the limits above.
+    ``too many rows`` when the file exceeds ``limits``.  ``cell`` turns a
+    workbook's cell value (a number, a date) into text.
     """
     name = (filename or "").lower()
     if name.endswith(".xlsx") or data[:4] == b"PK\x03\x04":
-        return _read_xlsx(data)
+        return _read_xlsx(data, limits, cell)
     if name.endswith(".csv") or name.endswith(".txt"):
-        return _read_csv(data)
+        return _read_csv(data, limits)
     raise ValidationError("upload a .xlsx or .csv file", fields={"file": "wrong type"})
 
 

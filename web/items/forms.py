@@ -162,7 +162,7 @@ EVENT_FORMS: dict[str, type[EventForm]] = {
 
 #: the button and heading of each event, in the user's language
 EVENT_LABELS = {
-    "record": _l("Recorded (登记)"),
+    "record": _l("Recorded (登记)"), "import": _l("Imported from a ledger sheet (导入台账)"),
     "settle_deadline": _l("Deadline settled by the official holiday schedule"),
     "assign": _l("Assign (交办)"), "reassign": _l("Reassign (改派)"),
     "accept": _l("Accept (签收)"), "report_progress": _l("Report progress (报告进展)"),

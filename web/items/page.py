@@ -18,6 +18,7 @@ from ledger.core.errors import NotFound
 from ledger.core.models import Cycle, Evidence, ItemEvent, Standard, Unit, User
 from ledger.core.uow import UnitOfWork
 from ledger.items import services as svc
+from ledger.items.ledger_columns import LEDGER_COLUMNS
 from ledger.items.queries import get_item, item_rows, responsible_candidates
 from ledger.items.workflow import ITEM_LEVELS
 from ledger.observations.access import get_observation
@@ -133,6 +134,7 @@ def render(uow: UnitOfWork, item_id: int, active_event: str | None = None, activ
         history=history, withheld=withheld_notes(s, actor, history), evidence=evidence,
         evidence_by_event=by_event, people=people,
         forms=forms, labels=EVENT_LABELS, role_labels=ROLE_LABELS, active_event=active_event,
+        import_headers={c.key: c.header for c in LEDGER_COLUMNS},
         stale_form=stale_form, kept=list(kept), message=message, conflict=conflict,
         preview=preview, light=row["light"], overdue=overdue,
         today=today, source_labels=SOURCE_LABELS, severity_labels=SEVERITY_LABELS,
