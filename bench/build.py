@@ -41,6 +41,8 @@ from ledger.instance.migrate import upgrade
 from ledger.org.directory import hash_password
 
 BIG_TABLES = ("items", "item_events", "evidence")
+#: every user the builder creates signs in with this password (``bench.load`` does)
+PASSWORD = "bench-password-1"
 
 
 def _capture_ddl(conn, dialect: str) -> dict:
@@ -114,7 +116,7 @@ def build_database(db: str, url: str, villages: int, n_items: int, chunk: int,
 
     # organisation, users, cycles, observations: Core executemany
     t0 = time.perf_counter()
-    pw_hash = hash_password("bench-password-1")
+    pw_hash = hash_password(PASSWORD)
     with app.engine.begin() as conn:
         if dialect == "postgresql":
             conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
