@@ -9,7 +9,7 @@ bar and every number links to the ledger list filtered to exactly what it counts
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -17,11 +17,10 @@ from flask_login import current_user, login_required
 from ledger.dashboard import figures
 from ledger.dashboard.export import workbook_bytes
 from ledger.dashboard.summary import REFRESH_MINUTES
-from ledger.items.export import XLSX_MIMETYPE
 from ledger.items.queries import unit_children, unit_path
 from web.core.extensions import sanhu
 from web.dashboard import page
-from web.ledger_list.views import content_disposition, list_url
+from web.ledger_list.views import list_url, send_xlsx_bytes
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -70,8 +69,4 @@ def export():
                  time=format_datetime(board.refreshed_at, "short")
                  if board.refreshed_at else "—", n=REFRESH_MINUTES)]
     data = workbook_bytes(page.sheets(board, heading))
-    response = Response(data, mimetype=XLSX_MIMETYPE)
-    response.headers["Content-Disposition"] = content_disposition(
-        f"看板-{board.unit.name}-{today.isoformat()}.xlsx")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return send_xlsx_bytes(data, f"看板-{board.unit.name}-{today.isoformat()}.xlsx")

@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from flask import (
     Blueprint,
@@ -216,6 +216,31 @@ def content_disposition(filename: str) -> str:
             f"filename*=UTF-8''{urllib.parse.quote(filename, safe='')}")
 
 
+def send_xlsx_file(write: Callable[[str], str], prefix: str = "export") -> Response:
+    """Run ``write(path)`` into a temporary file, then stream it under the name it returns
+    (not cached); the file is removed once sent, or at once when ``write`` fails."""
+    fd, path = tempfile.mkstemp(prefix=f"sanhu-{prefix}-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        filename = write(path)
+    except BaseException:
+        os.unlink(path)
+        raise
+    response = Response(stream_and_remove(path), mimetype=XLSX_MIMETYPE, direct_passthrough=True)
+    response.headers["Content-Length"] = str(os.path.getsize(path))
+    response.headers["Content-Disposition"] = content_disposition(filename)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def send_xlsx_bytes(data: bytes, filename: str) -> Response:
+    """A small workbook built in memory, as a download (not cached)."""
+    response = Response(data, mimetype=XLSX_MIMETYPE)
+    response.headers["Content-Disposition"] = content_disposition(filename)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def stream_and_remove(path: str, chunk: int = 64 * 1024) -> Iterator[bytes]:
     try:
         with open(path, "rb") as f:
@@ -236,29 +261,22 @@ def export():
     actor = current_user.actor
     flt, sort, kept = read_filter(request.args, actor)
     app = sanhu()
-    fd, path = tempfile.mkstemp(prefix="sanhu-export-", suffix=".xlsx")
-    os.close(fd)
-    try:
+
+    def write(path: str) -> str:
         with app.uow() as uow:
             today = uow.today()
             export_ledger(uow.session, actor, flt, path, today=today, zone=app.settings.zone,
                           sort=sort, warning_days=app.settings.warning_days)
+        return f"台账-{today.isoformat()}.xlsx"
+
+    try:
+        return send_xlsx_file(write)
     except ValidationError as exc:
-        os.unlink(path)
         if "export" not in exc.fields:
             raise
         flash(_("The list has more rows than one sheet holds (1,048,575); narrow the filter "
                 "and export in parts."), "error")
         return redirect(list_url(kept))
-    except BaseException:
-        os.unlink(path)
-        raise
-    response = Response(stream_and_remove(path), mimetype=XLSX_MIMETYPE, direct_passthrough=True)
-    response.headers["Content-Length"] = str(os.path.getsize(path))
-    response.headers["Content-Disposition"] = content_disposition(
-        f"台账-{today.isoformat()}.xlsx")
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 # --- bulk actions ----------------------------------------------------------------------

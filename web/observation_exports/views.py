@@ -8,25 +8,16 @@ or a record a village secretary may not see yet, answers 404.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from collections.abc import Callable
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from ledger.items.export import XLSX_MIMETYPE
 from ledger.observations.export import export_checklist, export_cycle_scores, record_of
 from ledger.observations.scoring import DEDUCTING
 from web.core.extensions import sanhu
-from web.ledger_list.views import (
-    CYCLE_KIND_LABELS,
-    SET_LABELS,
-    content_disposition,
-    stream_and_remove,
-)
+from web.ledger_list.views import CYCLE_KIND_LABELS, SET_LABELS, send_xlsx_file
 
 bp = Blueprint("observation_exports", __name__)
 
@@ -44,22 +35,6 @@ SECTION_LABELS = {"listen": _l("Listen (听)"), "check": _l("Check (查)"), "loo
 UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\s]+')
 
 
-def _send_xlsx(write: Callable[[str], str]) -> Response:
-    """Run ``write(path)`` into a temporary file, then stream it under the name it returns."""
-    fd, path = tempfile.mkstemp(prefix="sanhu-export-", suffix=".xlsx")
-    os.close(fd)
-    try:
-        filename = write(path)
-    except BaseException:
-        os.unlink(path)
-        raise
-    response = Response(stream_and_remove(path), mimetype=XLSX_MIMETYPE, direct_passthrough=True)
-    response.headers["Content-Length"] = str(os.path.getsize(path))
-    response.headers["Content-Disposition"] = content_disposition(filename)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.route("/cycles/<int:cycle_id>/scores.xlsx")
 @login_required
 def cycle_scores(cycle_id: int):
@@ -72,7 +47,7 @@ def cycle_scores(cycle_id: int):
                                          zone=app.settings.zone)
         return f"观摩得分-{result.period}.xlsx"
 
-    return _send_xlsx(write)
+    return send_xlsx_file(write)
 
 
 @bp.route("/observations/<int:observation_id>/checklist.xlsx")
@@ -88,7 +63,7 @@ def checklist(observation_id: int):
         unit = UNSAFE_NAME.sub("_", record.unit_path[-1] if record.unit_path else "")
         return f"观摩记录-{unit}-{record.cycle.period}.xlsx"
 
-    return _send_xlsx(write)
+    return send_xlsx_file(write)
 
 
 @bp.route("/observations/<int:observation_id>/print")

@@ -8,10 +8,7 @@ page. The routes hang on the results blueprint (``web.results.views.bp``).
 
 from __future__ import annotations
 
-import os
-import tempfile
-
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -22,14 +19,13 @@ from wtforms.fields.choices import SelectChoice
 
 from ledger.core.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from ledger.core.models import FundsEvent, User
-from ledger.items.export import XLSX_MIMETYPE
 from ledger.results import funds, funds_rules
 from ledger.results.funds_export import export_funds
 from web.core.domain_text import field_message
 from web.core.errors import render_error
 from web.core.extensions import sanhu
 from web.core.labels import CLASS_LABELS
-from web.ledger_list.views import content_disposition, stream_and_remove
+from web.ledger_list.views import send_xlsx_file
 from web.results.views import STATUS_LABELS, bp, reason_text, status_for
 
 #: band rows on the form: at least this many, and always two blank ones to add more
@@ -234,18 +230,11 @@ def funds_event(ranking_id: int, event: str):
 def funds_xlsx(ranking_id: int):
     """The funds table as .xlsx: 序号, 单位, 排名, 类别, 得分, 奖补金额（元） and the 合计."""
     app = sanhu()
-    fd, path = tempfile.mkstemp(prefix="sanhu-funds-", suffix=".xlsx")
-    os.close(fd)
-    try:
+
+    def write(path: str) -> str:
         with app.uow() as uow:
             result = export_funds(uow, ranking_id, current_user.actor, path,
                                   zone=app.settings.zone)
-    except BaseException:
-        os.unlink(path)
-        raise
-    response = Response(stream_and_remove(path), mimetype=XLSX_MIMETYPE, direct_passthrough=True)
-    response.headers["Content-Length"] = str(os.path.getsize(path))
-    response.headers["Content-Disposition"] = content_disposition(
-        f"以奖代补-{result.period}-{result.unit_name}.xlsx")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+        return f"以奖代补-{result.period}-{result.unit_name}.xlsx"
+
+    return send_xlsx_file(write, "funds")

@@ -9,7 +9,7 @@ before anyone has opened it; the first save or submission creates it.
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -17,13 +17,12 @@ from sqlalchemy import select
 
 from ledger.core.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from ledger.core.models import Unit, User
-from ledger.items.export import XLSX_MIMETYPE
 from ledger.results import report_export, reports
 from ledger.results.workflow import REPORT_RULEBOOK
 from web.core.errors import render_error
 from web.core.extensions import sanhu
 from web.core.labels import CLASS_LABELS
-from web.ledger_list.views import content_disposition
+from web.ledger_list.views import send_xlsx_bytes
 from web.results.views import REASONS, bp, reason_text, status_for
 
 REPORT_STATUS = {"draft": _l("Being filled"), "submitted": _l("Submitted, awaiting receipt"),
@@ -194,8 +193,4 @@ def report_xlsx(unit_id: int, period: str):
         snapshot = reports.shown_snapshot(uow, report) if report is not None \
             else reports.build_snapshot(uow, unit, period)
         data = report_export.to_xlsx(snapshot, report)
-    response = Response(data, mimetype=XLSX_MIMETYPE)
-    response.headers["Content-Disposition"] = content_disposition(
-        f"报送-{period}-{unit.name}.xlsx")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_xlsx_bytes(data, f"报送-{period}-{unit.name}.xlsx")

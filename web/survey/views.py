@@ -9,10 +9,7 @@ Out of scope is 404.
 
 from __future__ import annotations
 
-import os
-import tempfile
-
-from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -25,13 +22,12 @@ from ledger.core.errors import (
     ValidationError,
 )
 from ledger.core.models import Role
-from ledger.items.export import XLSX_MIMETYPE
 from ledger.survey import services as svc
 from ledger.survey.export import export_surveys
 from ledger.survey.workflow import allowed_events
 from web.core.extensions import sanhu
 from web.core.inputs import to_int
-from web.ledger_list.views import content_disposition, stream_and_remove
+from web.ledger_list.views import send_xlsx_file
 from web.survey import page
 
 bp = Blueprint("survey", __name__, url_prefix="/survey")
@@ -223,19 +219,12 @@ def export(year: int):
     """The year's surveys of the user's area (or of one township / county in it) as .xlsx:
     one row per village, one column per field."""
     actor, app = current_user.actor, sanhu()
-    fd, path = tempfile.mkstemp(prefix="sanhu-survey-", suffix=".xlsx")
-    os.close(fd)
-    try:
+
+    def write(path: str) -> str:
         with app.uow() as uow:
             result = export_surveys(uow.session, actor, year, path,
                                     unit_id=request.args.get("unit") or None,
                                     zone=app.settings.zone)
-    except BaseException:
-        os.unlink(path)
-        raise
-    response = Response(stream_and_remove(path), mimetype=XLSX_MIMETYPE, direct_passthrough=True)
-    response.headers["Content-Length"] = str(os.path.getsize(path))
-    response.headers["Content-Disposition"] = content_disposition(
-        f"调查表-{result.year}-{result.unit_name}.xlsx")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+        return f"调查表-{result.year}-{result.unit_name}.xlsx"
+
+    return send_xlsx_file(write, "survey")
