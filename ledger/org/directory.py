@@ -97,3 +97,18 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if not user.active or not check_password(user, password):
         return None
     return user
+
+
+def active_users(session: Session, unit_ids, roles) -> dict[int, list[int]]:
+    """The ids of the active users with one of ``roles`` in each of ``unit_ids``, by unit
+    (the people a unit's messages go to)."""
+    out: dict[int, list[int]] = {}
+    ids = list(unit_ids)
+    if not ids:
+        return out
+    for user_id, unit_id in session.execute(
+            select(User.id, User.unit_id).where(User.unit_id.in_(ids), User.active.is_(True),
+                                                User.role.in_(tuple(roles)))
+            .order_by(User.id)):
+        out.setdefault(unit_id, []).append(user_id)
+    return out

@@ -30,11 +30,11 @@ from ledger.core.models import (
     Report,
     Role,
     Unit,
-    User,
 )
 from ledger.core.uow import UnitOfWork
 from ledger.notify.reminders import SweepResult, notify_rows
 from ledger.observations.cycles import period_bounds
+from ledger.org.directory import active_users
 from ledger.results import reports
 from ledger.results.rankings import OBSERVING_LEVEL
 
@@ -48,16 +48,7 @@ KIND_WORD = {"village_quarterly": "村级季度", "township_half_yearly": "乡�
 
 def _staff(uow: UnitOfWork, unit_ids: list[int]) -> dict[int, list[int]]:
     """Active staff users of each unit (township or county staff by the unit's level)."""
-    out: dict[int, list[int]] = {}
-    if not unit_ids:
-        return out
-    rows = uow.session.execute(
-        select(User.id, User.unit_id).join(Unit, Unit.id == User.unit_id)
-        .where(User.unit_id.in_(unit_ids), User.active.is_(True),
-               User.role.in_(tuple(STAFF_OF.values()))))
-    for user_id, unit_id in rows:
-        out.setdefault(unit_id, []).append(user_id)
-    return out
+    return active_users(uow.session, unit_ids, STAFF_OF.values())
 
 
 def _workdays_before(uow: UnitOfWork, day: dt.date, n: int) -> dt.date:

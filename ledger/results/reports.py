@@ -37,11 +37,11 @@ from ledger.core.models import (
     ReportStatus,
     Role,
     Unit,
-    User,
 )
 from ledger.core.uow import UnitOfWork
 from ledger.notify.reminders import REPORT_DUE_WORKDAYS, notify_rows
 from ledger.observations.cycles import kind_of_period, period_bounds
+from ledger.org.directory import active_users
 from ledger.results.figures import figures_of
 from ledger.results.workflow import REPORT_RULEBOOK, STAFF
 
@@ -101,7 +101,7 @@ def last_due_period(uow: UnitOfWork, kind: str, today: dt.date) -> str | None:
     return None
 
 
-def _checked_period(level: str, period: object) -> str:
+def checked_period(level: str, period: object) -> str:
     kind = REPORTING_LEVEL.get(level)
     if kind is None:
         raise PermissionDenied("only townships and counties report upward", event="report")
@@ -238,7 +238,7 @@ def open_report(uow: UnitOfWork, actor: Actor, period: object) -> Report:
         raise PermissionDenied("only the reporting unit's staff fill its report",
                                event="report")
     unit = uow.session.get(Unit, actor.unit_id)
-    text = _checked_period(unit.level, period)
+    text = checked_period(unit.level, period)
     report = find(uow.session, unit.id, text)
     if report is not None:
         return report
@@ -312,8 +312,7 @@ def _tell(uow: UnitOfWork, report: Report, event: str, note: str | None) -> None
     roles = {"township": STAFF, "county": STAFF, "city": {Role.CITY_STAFF.value}}
     target = getattr(report, column)
     level = to.level if column == "to_unit_id" else unit.level
-    users = uow.session.scalars(select(User.id).where(
-        User.unit_id == target, User.active.is_(True), User.role.in_(roles[level])))
+    users = active_users(uow.session, [target], roles[level]).get(target, [])
     words = {"unit": unit.name, "to": to.name, "period": report.period, "note": note or ""}
     notify_rows(uow, [{
         "user_id": user_id, "kind": "report", "title": title.format(**words)[:200],
@@ -383,7 +382,7 @@ def incoming(uow: UnitOfWork, actor: Actor, period: object, *,
     level = {"city": "county", "county": "township"}.get(receiver.level)
     if level is None:
         raise PermissionDenied("only counties and the city receive reports", event="receive")
-    text = _checked_period(level, period)
+    text = checked_period(level, period)
     due = due_on(uow, REPORTING_LEVEL[level], text)
     today = uow.today()
     units = session.execute(select(Unit.id, Unit.code, Unit.name).where(

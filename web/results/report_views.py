@@ -53,7 +53,7 @@ def _unit(uow, unit_id: int) -> Unit:
 
 def _period(unit: Unit, period: str) -> str:
     try:
-        return reports._checked_period(unit.level, period)
+        return reports.checked_period(unit.level, period)
     except DomainError:
         abort(404)
 
