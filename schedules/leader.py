@@ -119,6 +119,10 @@ class SchedulerRunner:
         self._thread.start()
         return self
 
+    def alive(self) -> bool:
+        """Whether the thread started by ``start()`` still runs."""
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self, timeout: float | None = 30) -> None:
         self._stop.set()
         if self._thread is not None:

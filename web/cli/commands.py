@@ -380,40 +380,61 @@ def scheduler(retry_seconds: float) -> None:
     import logging
     import signal
     import threading
+    import time
 
     from schedules.leader import SchedulerRunner
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    stop = threading.Event()
+    stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    SchedulerRunner(_app(), retry_seconds=retry_seconds,
-                    heartbeat_seconds=min(5.0, retry_seconds)).run(stop)
+        signal.signal(sig, lambda *_: stopping.set())
+    runner = SchedulerRunner(_app(), retry_seconds=retry_seconds,
+                             heartbeat_seconds=min(5.0, retry_seconds)).start()
+    # The runner works in its own thread so that this one is always free to take
+    # the signal: a thread blocked in a database call (an SQLite busy wait, a
+    # slow PostgreSQL query) cannot delay the stop.
+    while not stopping.wait(0.5):
+        if not runner.alive():
+            break
+    deadline = time.monotonic() + SIGTERM_GRACE_SECONDS
+    runner.stop(timeout=SIGTERM_GRACE_SECONDS)
     click.echo("scheduler stopped")
-    _exit_soon(grace_seconds=3.0)
+    _exit_soon(deadline)
 
 
-def _exit_soon(grace_seconds: float) -> None:
-    """Exit once job threads are done, or after the grace period regardless.
+#: after SIGTERM the scheduler process is gone within this many seconds, whatever runs
+SIGTERM_GRACE_SECONDS = 3.0
 
-    The lock is already released; a run cut short here is left ``running``
-    and the next leader recovers it (the jobs are idempotent), exactly as
-    after a crash.
+
+def _exit_soon(deadline: float) -> None:
+    """Exit once job threads are done, or at the deadline regardless.
+
+    Always through ``os._exit``: the interpreter's own shutdown would join
+    threads again (one an executor started a moment ago, one blocked in a
+    database call) with no bound.  The lock is released by then, or goes with
+    the process (the flock, the PostgreSQL session); a run cut short is left
+    ``running`` and the next leader recovers it (the jobs are idempotent),
+    exactly as after a crash.
     """
+    import logging
     import os
     import sys
     import threading
     import time
 
-    deadline = time.monotonic() + grace_seconds
     while time.monotonic() < deadline:
         busy = [t for t in threading.enumerate()
-                if t is not threading.current_thread() and not t.daemon and t.is_alive()]
+                if t is not threading.current_thread() and t.is_alive()
+                and (not t.daemon or t.name == "sanhu-scheduler")]
         if not busy:
-            return
+            break
         time.sleep(0.05)
-    click.echo("scheduler: a job was still running; leaving it to the next leader")
+    else:
+        click.echo("scheduler: still busy (a job or a database call); "
+                   "leaving it to the next leader")
+    logging.shutdown()
     sys.stdout.flush()
+    sys.stderr.flush()
     os._exit(0)
 
 
