@@ -546,6 +546,45 @@ class NumberSequence(Base):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class LedgerImport(Base):
+    """One confirmed import of a ledger sheet: its progress while it runs, then its outcome.
+
+    ``state`` is checking, importing, done, refused (the second check found
+    problems: nothing written) or failed (stopped part-way: the batches written
+    stay, and importing the file again writes the rest).
+    """
+
+    __tablename__ = "ledger_imports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    #: rows to write, and written so far (committed with each batch)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    #: created (the first items: id, number), extra_columns, problems (when refused)
+    outcome: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ImportedRowKey(Base):
+    """A sheet row without a 问题编号, by its content, and the item it became.
+
+    The key is the SHA-256 of the row's content and its occurrence among equal
+    rows of the file, so importing the same sheet again finds these rows too.
+    """
+
+    __tablename__ = "ledger_import_keys"
+    county_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+
+
 class CalendarDay(Base):
     """Every day of the covered range, official or Monday–Friday fallback.
 

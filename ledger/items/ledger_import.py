@@ -16,23 +16,32 @@ Every row is then *matched*, never guessed:
   as text with a warning.
 
 ``preview`` reports how each row will be read and every problem (line, column,
-code); ``import_ledger`` checks again and writes every row or none, in one
-transaction.  An item is created directly in the state the sheet records, with
+code); ``import_ledger`` checks again and accepts every row or none: one bad row
+and nothing is written.  An accepted file is written in batches of ``BATCH``
+rows, each in its own transaction, so a large import shows its progress and
+never holds the database's write lock for long (SQLite has one writer); an
+import cut short leaves its whole batches, and importing the file again writes
+the rest.  An item is created directly in the state the sheet records, with
 one history entry (event ``import``, declared in ``workflow.CREATIONS``) that
 carries the row as it was: no events are invented.  The sheet's 问题编号 is kept
-(a new number is given when there is none); importing the same rows again
-changes nothing, a changed row is refused (change it in Sanhu instead).
+(a new number is given when there is none, and the row's content is remembered
+in ``ImportedRowKey`` so that it too is recognised next time); importing the
+same rows again changes nothing, a changed row is refused (change it in Sanhu
+instead).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import logging
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger.core.actors import Actor
@@ -40,8 +49,10 @@ from ledger.core.db import dialect_insert
 from ledger.core.errors import PermissionDenied, ValidationError
 from ledger.core.models import (
     Cycle,
+    ImportedRowKey,
     Item,
     ItemEvent,
+    LedgerImport,
     NumberSequence,
     Standard,
     State,
@@ -66,7 +77,7 @@ from ledger.org.imports import ImportRejected, Limits, RowError, _cell, read_row
 
 #: a ledger sheet is longer and wordier than a list of units
 LIMITS = Limits(rows=100_000, columns=40, cell=4_000, xlsx_bytes=400 * 1024 * 1024)
-#: rows written per INSERT batch
+#: rows written per INSERT batch and per transaction
 BATCH = 2_000
 
 F, A, R, V, C = (s.value for s in (State.FOUND, State.ASSIGNED, State.RECTIFYING,
@@ -232,6 +243,8 @@ class RowPlan:
     warnings: list[str] = field(default_factory=list)
     #: the same row was imported before: nothing to do
     unchanged: bool = False
+    #: a row without a number: its content key (see ``ImportedRowKey``)
+    row_key: str | None = None
 
     @property
     def status(self) -> str:
@@ -367,6 +380,7 @@ class _Checker:
         numbers = {r.get("number", "").strip() for _, r in records} - {""}
         self.existing = _existing(session, numbers)
         self.seen_numbers: dict[str, int] = {}
+        self.seen_content: Counter[str] = Counter()
 
     def error(self, line: int, column: str, code: str, value: str = "") -> None:
         self.errors.append(RowError(line, column, code, value))
@@ -452,6 +466,11 @@ class _Checker:
         number = plan.row.get("number", "").strip()
         if not number:
             plan.warnings.append("no number: a new one is given")
+            content = json.dumps([(plan.row.get(k) or "").strip() for k in CONTENT_KEYS],
+                                 ensure_ascii=False)
+            self.seen_content[content] += 1  # equal rows are told apart by their order
+            plan.row_key = hashlib.sha256(
+                f"{content}#{self.seen_content[content]}".encode()).hexdigest()
             return
         if len(number) > 64 or any(ch.isspace() for ch in number):
             self.error(plan.line, "number", "not a usable number", number)
@@ -487,6 +506,19 @@ class _Checker:
         plan.person = row.get("person", "").strip() or None
         return plan
 
+    def known_rows(self, plans: list[RowPlan]) -> None:
+        """Rows without a number imported before (by their content key) are unchanged."""
+        wanted = {(p.ancestors.get("county_id"), p.row_key) for p in plans if p.row_key}
+        known: set = set()
+        for chunk in _chunks(sorted({key for _, key in wanted})):
+            known.update(self.session.execute(select(
+                ImportedRowKey.county_id, ImportedRowKey.key).where(
+                    ImportedRowKey.key.in_(chunk))).all())
+        for plan in plans:
+            if plan.row_key and (plan.ancestors.get("county_id"), plan.row_key) in known:
+                plan.unchanged = True
+                plan.warnings.remove("no number: a new one is given")
+
     def people(self, plans: list[RowPlan]) -> None:
         people = _people(self.session, {p.unit_id for p in plans
                                         if p.person and p.unit_id is not None})
@@ -508,6 +540,7 @@ def preview(session: Session, actor: Actor, filename: str, data: bytes) -> Previ
     sheet = read_sheet(filename, data)
     checker = _Checker(session, actor, sheet.records)
     plans = [checker.check(line, row) for line, row in sheet.records]
+    checker.known_rows(plans)
     checker.people(plans)
     bad = {e.line for e in checker.errors}
     return Preview([p for p in plans if p.line not in bad], checker.errors, sheet.extra_columns)
@@ -569,25 +602,34 @@ def _utc(local: dt.datetime | None, zone) -> dt.datetime | None:
     return None if local is None else local.replace(tzinfo=zone).astimezone(dt.UTC)
 
 
+#: told the phase (``importing``), the rows written and the rows to write, before each
+#: batch's commit with that batch's unit of work (so recorded progress is never ahead)
+Progress = Callable[[UnitOfWork, int, int], None]
+
+
 def import_ledger(uow: UnitOfWork, actor: Actor, filename: str, data: bytes, *,
-                  zone) -> ImportResult:
+                  zone, progress: Progress | None = None) -> ImportResult:
     """Import every row of the file or none (``ImportRejected`` lists every problem).
 
-    One transaction: items are inserted in the recorded state, each with one
-    ``import`` history entry holding the file's name, the line and the row.
-    Rows imported before and unchanged are left alone.
+    Checked as a whole first; then written in batches of ``BATCH`` rows, each
+    committed on its own: items in the recorded state, each with one ``import``
+    history entry holding the file's name, the line and the row.  Rows imported
+    before and unchanged are left alone, so running it again after an
+    interruption writes only the rest.
     """
     checked = preview(uow.session, actor, filename, data)
     if checked.errors:
         raise ImportRejected(checked.errors)
     plans = checked.new
+    if progress is not None:
+        progress(uow, 0, len(plans))
     _number_new_rows(uow, plans)
     now = uow.now()
-    conn = uow.session.connection()
     items, history = Item.__table__, ItemEvent.__table__
     created: list[tuple[int, str]] = []
     for start in range(0, len(plans), BATCH):
         batch = plans[start:start + BATCH]
+        conn = uow.session.connection()
         rows = [{
             "number": p.number, "source": p.source, "cycle_id": p.cycle_id,
             "observation_id": None, "standard_id": p.standard_id,
@@ -616,9 +658,91 @@ def import_ledger(uow: UnitOfWork, actor: Actor, filename: str, data: bytes, *,
             "note": f"imported from {filename}, line {p.line}, by {actor.username}",
             "changes": {"file": filename, "line": p.line, "by": actor.username, "row": p.row},
         } for item_id, p in zip(ids, batch, strict=True)])
+        keys = [{"county_id": p.ancestors["county_id"], "key": p.row_key, "item_id": item_id}
+                for item_id, p in zip(ids, batch, strict=True) if p.row_key]
+        if keys:
+            conn.execute(insert(ImportedRowKey.__table__), keys)
         created.extend((item_id, p.number) for item_id, p in zip(ids, batch, strict=True))
+        if progress is not None:
+            progress(uow, len(created), len(plans))
+        uow.commit()
     uow.commit()
     return ImportResult(created, checked.unchanged, checked.extra_columns)
+
+
+# --- an import as a job with its progress -----------------------------------
+
+log = logging.getLogger("sanhu.ledger_import")
+#: items listed on the result page, and problems kept for a refused import
+KEPT = 500
+#: an import whose record has not moved for this long was stopped (its process went away)
+STALE = dt.timedelta(minutes=10)
+RUNNING = ("checking", "importing")
+
+
+def start_job(uow: UnitOfWork, actor: Actor, filename: str, sha256: str) -> int:
+    """Record a confirmed import about to run (state ``checking``); returns its id."""
+    require_importer(actor)
+    now = uow.now()
+    job = LedgerImport(created_by_id=actor.id, filename=filename[:200], sha256=sha256,
+                       state="checking", total=0, done=0, unchanged=0, created_at=now,
+                       updated_at=now)
+    uow.session.add(job)
+    uow.commit()
+    return job.id
+
+
+def run_job(new_uow: Callable[[], UnitOfWork], job_id: int, actor: Actor, filename: str,
+            data: bytes, *, zone) -> str:
+    """Run the import of ``start_job``'s record, keeping its progress; returns the end state.
+
+    Each batch's commit also records the rows written, so the progress page
+    never claims more than is in the ledger.  A refusal keeps the first
+    ``KEPT`` problems; a failure keeps the error and the batches written.
+    """
+    def progress(uow: UnitOfWork, done: int, total: int) -> None:
+        uow.session.execute(update(LedgerImport).where(LedgerImport.id == job_id).values(
+            state="importing", done=done, total=total, updated_at=uow.now()))
+
+    def finish(**values) -> None:
+        with new_uow() as uow:
+            now = uow.now()
+            uow.session.execute(update(LedgerImport).where(LedgerImport.id == job_id).values(
+                updated_at=now, finished_at=now, **values))
+            uow.commit()
+
+    try:
+        with new_uow() as uow:
+            result = import_ledger(uow, actor, filename, data, zone=zone, progress=progress)
+    except ImportRejected as exc:
+        finish(state="refused", outcome={"count": len(exc.rows), "problems": [
+            [r.line, r.column, r.code, r.value] for r in exc.rows[:KEPT]]})
+        return "refused"
+    except Exception as exc:  # the database went away, a disk filled: keep what is written
+        log.exception("ledger import %s failed", job_id)
+        finish(state="failed", error=f"{type(exc).__name__}: {exc}"[:1000])
+        return "failed"
+    finish(state="done", done=len(result.created), total=len(result.created),
+           unchanged=result.unchanged,
+           outcome={"created": [list(c) for c in result.created[:KEPT]],
+                    "created_count": len(result.created),
+                    "extra_columns": result.extra_columns})
+    return "done"
+
+
+def job_of(session: Session, job_id: int, actor: Actor) -> LedgerImport | None:
+    """The import record if ``actor`` may see it (who started it, or an admin)."""
+    job = session.get(LedgerImport, job_id)
+    if job is None or (job.created_by_id != actor.id and actor.role != "admin"):
+        return None
+    return job
+
+
+def stopped(job: LedgerImport, now: dt.datetime) -> bool:
+    """A running import whose record has not moved for ``STALE``: its process went away."""
+    updated = job.updated_at if job.updated_at.tzinfo else job.updated_at.replace(
+        tzinfo=dt.UTC)
+    return job.state in RUNNING and now - updated > STALE
 
 
 def sample_rows() -> list[list[str]]:

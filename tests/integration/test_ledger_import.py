@@ -170,15 +170,53 @@ def test_reimporting_the_same_sheet_changes_nothing_and_a_changed_row_is_refused
     do_import(sanhu, world["county_K1"], data)
     before = count_items(sanhu)
     again = do_import(sanhu, world["county_K1"], data)
-    # the row without a number gets a new item each time: it cannot be recognised
-    assert again.unchanged == 4 and len(again.created) == 1
-    assert count_items(sanhu) == before + 1
+    # the row without a number too: it is known by its content
+    assert again.unchanged == 5 and again.created == []
+    assert count_items(sanhu) == before
     changed = good_rows()
     changed[0][6] = "公开栏破损（已改）"
     with pytest.raises(ImportRejected) as caught:
         do_import(sanhu, world["county_K1"], sheet(changed))
     assert ("number", "already imported; change it in Sanhu") in {
         (r.column, r.code) for r in caught.value.rows}
+
+
+def test_rows_without_a_number_are_known_by_content_and_equal_rows_by_their_order(sanhu,
+                                                                                 world):
+    same = row(unit="V112", description="活动室漏雨", status="已交办")
+    first = do_import(sanhu, world["county_K1"], sheet([same, same]))
+    assert len(first.created) == 2  # two equal lines are two problems
+    three = do_import(sanhu, world["county_K1"], sheet([same, same, same]))
+    assert three.unchanged == 2 and len(three.created) == 1  # the third is new
+    edited = row(unit="V112", description="活动室漏雨（二）", status="已交办")
+    assert len(do_import(sanhu, world["county_K1"], sheet([edited])).created) == 1
+    # the key is per county: the same words in another county are another problem
+    other = row(unit="V211", description="活动室漏雨", status="已交办")
+    assert len(do_import(sanhu, world["admin"], sheet([other, other])).created) == 2
+
+
+def test_a_large_sheet_is_written_in_batches_and_an_interrupted_import_resumes(
+        sanhu, world, monkeypatch):
+    import ledger.items.ledger_import as ledger_import
+
+    monkeypatch.setattr(ledger_import, "BATCH", 3)
+    rows = [row(number=f"B-{n:02d}" if n % 2 else "", unit="V111", description=f"问题{n}",
+                status="整改中") for n in range(10)]
+    seen = []
+
+    def stop_after_two_batches(uow, done, total):
+        seen.append((done, total))
+        if done >= 6:
+            raise RuntimeError("the server stopped")
+
+    with pytest.raises(RuntimeError), sanhu.uow() as uow:
+        import_ledger(uow, world["county_K1"], "big.xlsx", sheet(rows),
+                      zone=sanhu.settings.zone, progress=stop_after_two_batches)
+    assert seen == [(0, 10), (3, 10), (6, 10)]
+    assert count_items(sanhu) == 3  # the first batch only: the second never committed
+    again = do_import(sanhu, world["county_K1"], sheet(rows))
+    assert again.unchanged == 3 and len(again.created) == 7
+    assert count_items(sanhu) == 10
 
 
 def test_only_county_staff_and_admins_import_and_a_county_only_into_its_own(sanhu, world):

@@ -51,8 +51,9 @@ def test_county_staff_see_a_preview_then_import_and_see_what_was_created(app, si
     done = client.post("/items/import/confirm", data={
         "csrf_token": csrf_token(client, "/items/import"), "token": token,
         "filename": "old.csv"})
-    page = done.get_data(as_text=True)
-    assert done.status_code == 200 and 'id="import-created"' in page and "OLD-2" in page
+    assert done.status_code == 303  # to the import's own page: refreshing sends nothing again
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert 'id="import-created"' in page and "OLD-2" in page and "已导入 2 条问题" in page
     assert items(app) == 2
     with app.extensions["sanhu"].uow() as uow:
         item_id = uow.session.scalar(select(Item.id).where(Item.number == "OLD-1"))
@@ -116,3 +117,71 @@ def test_a_confirmation_needs_the_uploaders_own_staged_file_and_csrf(app, signed
     assert taken.status_code == 409 and items(app) == 0  # another user's file is not theirs
     no_csrf = county1.post("/items/import/confirm", data={"token": token, "filename": "x.csv"})
     assert no_csrf.status_code == 400 and items(app) == 0
+
+
+def confirmed(client, data: bytes):
+    html = upload(client, data).get_data(as_text=True)
+    token = re.search(r'name="token"[^>]*value="([0-9a-f]{64})"', html).group(1)
+    return client.post("/items/import/confirm", data={
+        "csrf_token": csrf_token(client, "/items/import"), "token": token,
+        "filename": "big.csv"})
+
+
+def test_a_large_import_shows_its_progress_until_it_is_done(app, signed_in, monkeypatch):
+    import threading
+
+    import ledger.items.ledger_import as ledger_import
+    from web.items import ledger_import as pages
+
+    lines = [f"{n},P-{n},,,V111,,问题{n},,,,2026/12/31,整改中,,,," for n in range(1, 8)]
+    gate, entered = threading.Event(), threading.Event()
+    real = ledger_import.import_ledger
+
+    def held(uow, *args, progress, **kwargs):
+        def slow(uow, done, total):  # the test looks at the page between two batches
+            progress(uow, done, total)
+            if done == 3:
+                uow.commit()
+                entered.set()
+                assert gate.wait(30)
+        return real(uow, *args, progress=slow, **kwargs)
+
+    monkeypatch.setattr(ledger_import, "BATCH", 3)
+    monkeypatch.setattr(ledger_import, "import_ledger", held)
+    monkeypatch.setattr(pages, "WAIT_SECONDS", 0.0)
+    client = signed_in("county_K1")
+    done = confirmed(client, csv_file(*lines))
+    assert done.status_code == 303
+    assert entered.wait(30)
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert 'id="import-progress"' in page and 'http-equiv="refresh"' in page
+    assert "已写入 3 / 7 行" in page and items(app) == 3
+    other = signed_in("county_K2")
+    assert other.get(done.headers["Location"]).status_code == 404  # not theirs
+    gate.set()
+    for _ in range(200):
+        page = client.get(done.headers["Location"]).get_data(as_text=True)
+        if 'id="import-created"' in page:
+            break
+        threading.Event().wait(0.05)
+    assert 'id="import-created"' in page and "P-7" in page and 'http-equiv' not in page
+    assert items(app) == 7
+
+
+def test_an_import_whose_process_went_away_says_so_and_how_to_finish(app, signed_in, world):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from ledger.core.models import LedgerImport
+    from ledger.items.ledger_import import start_job
+
+    client = signed_in("county_K1")
+    with app.extensions["sanhu"].uow() as uow:
+        job_id = start_job(uow, world["county_K1"], "old.xlsx", "0" * 64)
+        uow.session.execute(update(LedgerImport).values(
+            state="importing", done=4000, total=9000,
+            updated_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=11)))
+        uow.commit()
+    page = client.get(f"/items/import/{job_id}").get_data(as_text=True)
+    assert 'id="import-stopped"' in page and "4000" in page and "http-equiv" not in page

@@ -4,18 +4,24 @@ The upload is read and matched (``ledger.items.ledger_import.preview``) and the
 page shows how each row will be read and every problem, before anything is
 written.  The file waits under a name made of the uploader's id and its
 SHA-256 in a private folder beside the evidence store, so confirming sends
-only that name back; the import reads and checks it again (the database may
-have changed meanwhile) and writes every row or none.
+only that name back.  Confirming records an import (``LedgerImport``) and runs
+it in a thread of this process: it reads and checks the file again (the
+database may have changed meanwhile), accepts every row or none, and writes
+them batch by batch.  The request waits a few seconds, enough for an ordinary
+sheet, then shows the import's page: its progress bar while it runs (the page
+refreshes itself), then what was created or every problem.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
+import threading
 import time
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -27,11 +33,15 @@ from wtforms.validators import DataRequired, Length
 from ledger.core.errors import PermissionDenied, ValidationError
 from ledger.items.ledger_columns import LEDGER_COLUMNS, STATUS_NAMES
 from ledger.items.ledger_import import (
+    RUNNING,
     STATUS_WORDS,
     ImportRejected,
-    import_ledger,
+    job_of,
     preview,
     require_importer,
+    run_job,
+    start_job,
+    stopped,
 )
 from web.core.domain_text import field_errors
 from web.core.extensions import sanhu
@@ -41,6 +51,8 @@ bp = Blueprint("ledger_import", __name__, url_prefix="/items/import")
 
 #: rows and problems listed on a page; the counts say how many more there are
 SHOWN = 500
+#: how long confirming waits for the import before showing its progress page instead
+WAIT_SECONDS = 5.0
 TOKEN = re.compile(r"[0-9a-f]{64}")
 SUFFIX = re.compile(r"\.(xlsx|csv|txt)$", re.I)
 
@@ -192,14 +204,42 @@ def confirm():
         flash(_("The uploaded file is no longer available; upload it again."), "error")
         return _page(409)
     filename = Path(form.filename.data).name
-    try:
-        with sanhu().uow() as uow:
-            result = import_ledger(uow, current_user.actor, filename, path.read_bytes(),
-                                   zone=sanhu().settings.zone)
-    except ImportRejected as exc:
-        flash(_("Nothing was imported: %(n)s problem(s) in the file.", n=len(exc.rows)), "error")
-        return _page(409, problems=_problems(exc))
-    path.unlink(missing_ok=True)
-    flash(_("%(n)s item(s) were imported.", n=len(result.created)), "success")
-    return render_template("items/import_done.html", result=result, filename=filename,
-                           shown=SHOWN)
+    app, actor = sanhu(), current_user.actor
+    with app.uow() as uow:
+        job_id = start_job(uow, actor, filename, form.token.data)
+    worker = threading.Thread(target=_run, args=(app, job_id, actor, filename, path),
+                              name=f"sanhu-import-{job_id}", daemon=True)
+    worker.start()
+    worker.join(WAIT_SECONDS)
+    return redirect(url_for(".job", job_id=job_id), 303)
+
+
+def _run(app, job_id: int, actor, filename: str, path: Path) -> None:
+    state = run_job(app.uow, job_id, actor, filename, path.read_bytes(),
+                    zone=app.settings.zone)
+    if state == "done":
+        path.unlink(missing_ok=True)
+
+
+@bp.route("/<int:job_id>")
+@login_required
+def job(job_id: int):
+    """One import: its progress bar while it runs, then what it created or every problem."""
+    _may_import()
+    with sanhu().uow() as uow:
+        found = job_of(uow.session, job_id, current_user.actor)
+        if found is None:
+            abort(404)
+        uow.session.expunge(found)
+        interrupted = stopped(found, dt.datetime.now(dt.UTC))
+    outcome = found.outcome or {}
+    problems = [(line, HEADERS.get(column, column), _reason(code), value)
+                for line, column, code, value in outcome.get("problems", [])]
+    if found.state == "done":
+        flash(_("%(n)s item(s) were imported.", n=found.done), "success")
+    elif found.state == "refused":
+        flash(_("Nothing was imported: %(n)s problem(s) in the file.",
+                n=outcome.get("count", len(problems))), "error")
+    return render_template("items/import_job.html", job=found, outcome=outcome,
+                           problems=problems, shown=SHOWN, interrupted=interrupted,
+                           running=found.state in RUNNING and not interrupted)
