@@ -450,16 +450,17 @@ def unit_children(session: Session, actor: Actor, unit_id: int) -> list[tuple[in
 
 
 def home_items(session: Session, actor: Actor, flt: ItemFilter | None = None, *,
-               today: dt.date, below_own_unit: bool = False, rejected_back: bool = False,
-               own_unit: bool = False, per_page: int = 10, sort: str = "deadline",
-               warning_days: int = 3) -> Page:
+               today: dt.date, below_own_unit: bool = False,
+               rejected_back: bool | None = None, own_unit: bool = False,
+               per_page: int = 10, sort: str = "deadline", warning_days: int = 3) -> Page:
     """The first rows of one home-page section: ``list_items`` plus two filters.
 
     ``below_own_unit`` keeps items of units strictly below the actor's own (the
-    ones staff may assign and verify); ``rejected_back`` keeps items sent back
-    (退回) at least once.  ``ItemFilter`` has neither, and the ledger list does
-    not need them.  ``own_unit`` keeps the items of the actor's own unit (a
-    township's own findings, which its staff rectify).
+    ones staff may assign and verify); ``rejected_back`` True keeps items sent back
+    (退回) at least once, False only those never sent back (a home page that has a
+    "rejected back" section lists each item once), None both.  ``ItemFilter`` has
+    neither, and the ledger list does not need them.  ``own_unit`` keeps the items of
+    the actor's own unit (a township's own findings, which its staff rectify).
     """
     flt = flt or ItemFilter()
     if sort not in SORTS:
@@ -467,8 +468,9 @@ def home_items(session: Session, actor: Actor, flt: ItemFilter | None = None, *,
     base = scoped_items(session, actor, flt, today, warning_days)
     if below_own_unit:
         base = base.where(Item.unit_id != actor.unit_id)
-    if rejected_back:
-        base = base.where(Item.rejection_count > 0)
+    if rejected_back is not None:
+        base = base.where(Item.rejection_count > 0 if rejected_back
+                          else Item.rejection_count == 0)
     if own_unit:
         base = base.where(Item.unit_id == actor.unit_id)
     rows, total = page_rows(session, base, SORTS[sort], today=today,

@@ -48,6 +48,7 @@ from ledger.core.models import (
     State,
     SupervisionRecord,
     SupervisionRecordItem,
+    User,
     status_of,
 )
 from ledger.core.uow import UnitOfWork
@@ -61,6 +62,11 @@ OVERDUE_ABLE = frozenset({State.ASSIGNED.value, State.RECTIFYING.value})
 NOT_CLOSED = frozenset(s.value for s in State) - {State.CLOSED.value}
 #: most items one act covers (the board shows 50 a page)
 MAX_ITEMS = 200
+#: why an act on a closed (销号) item is refused
+CLOSED_MESSAGE = "the item is closed; supervision acts no longer apply"
+#: 催办 again within this many natural (calendar) days asks for confirmation: an item
+#: urged today, yesterday or the day before (Asia/Shanghai dates)
+REURGE_DAYS = 3
 
 
 @dataclass(frozen=True)
@@ -77,14 +83,14 @@ class ActionRule:
 #: who may do what: the one place for the role rules of supervision
 ACTIONS: dict[str, ActionRule] = {r.action: r for r in (
     ActionRule("urge", frozenset({SUPERVISOR, *STAFF_ABOVE}), "urge", OVERDUE_ABLE),
-    ActionRule("interview", frozenset({SUPERVISOR}), "interview"),
-    ActionRule("inquiry", frozenset({SUPERVISOR}), "inquiry"),
+    ActionRule("interview", frozenset({SUPERVISOR}), "interview", NOT_CLOSED),
+    ActionRule("inquiry", frozenset({SUPERVISOR}), "inquiry", NOT_CLOSED),
     ActionRule("inquiry_reply", frozenset({SUPERVISOR}), "inquiry_reply"),
     ActionRule("listing", frozenset({SUPERVISOR}), "listing", NOT_CLOSED),
     ActionRule("request_lift", frozenset({SUPERVISOR}), "lift_requested"),
     ActionRule("approve_lift", frozenset({SUPERVISOR, *STAFF_ABOVE}), "listing_lifted"),
     ActionRule("deny_lift", frozenset({SUPERVISOR, *STAFF_ABOVE}), "lift_denied"),
-    ActionRule("notice", frozenset({SUPERVISOR}), "notice"),
+    ActionRule("notice", frozenset({SUPERVISOR}), "notice", NOT_CLOSED),
 )}
 #: the acts started from the board on selected items
 BOARD_ACTIONS = ("urge", "interview", "inquiry", "listing", "notice")
@@ -99,9 +105,11 @@ def may(actor: Actor, action: str) -> bool:
     return actor.role in ACTIONS[action].roles
 
 
-def board_actions(actor: Actor) -> list[str]:
-    """The board's acts the actor may start, in ladder order."""
-    return [a for a in BOARD_ACTIONS if may(actor, a)]
+def board_actions(actor: Actor, state: str | None = None) -> list[str]:
+    """The board's acts the actor may start, in ladder order; with ``state``, only those
+    possible on an item in that state (none on a closed item)."""
+    return [a for a in BOARD_ACTIONS if may(actor, a)
+            and (state is None or ACTIONS[a].states is None or state in ACTIONS[a].states)]
 
 
 def _require_role(actor: Actor, action: str) -> ActionRule:
@@ -240,6 +248,8 @@ def _load(uow: UnitOfWork, item_id: int, actor: Actor, rule: ActionRule) -> _Ite
     if row is None or not actor.sees(row_item := _Item(row)):
         raise NotFound("no such item")
     if rule.states is not None and row_item.state not in rule.states:
+        if row_item.state == State.CLOSED.value:
+            raise InvalidTransition(CLOSED_MESSAGE, event=rule.action, status=row_item.status)
         raise InvalidTransition("not possible in the item's current state",
                                 event=rule.action, status=row_item.status)
     return row_item
@@ -260,6 +270,15 @@ def _touch(uow: UnitOfWork, item: _Item, actor: Actor, rule: ActionRule, note: s
     item.supervision = marks
     _history(uow, item, actor, rule.event, item.status, note, changes)
     return ItemResult(item.id, item.number, item.status, item.version)
+
+
+def _visible_ids(uow: UnitOfWork, item_ids: Iterable[object], actor: Actor,
+                 states: frozenset[str] | None = None) -> list[int]:
+    """The ones of ``item_ids`` in the actor's area (and in one of ``states``)."""
+    query = select(Item.id).where(Item.id.in_(_ids(item_ids)), actor.scope_clause(Item))
+    if states is not None:
+        query = query.where(Item.state.in_(sorted(states)))
+    return list(uow.session.scalars(query))
 
 
 def _deepest_shared_unit(items: Sequence[_Item]) -> int:
@@ -356,12 +375,75 @@ def _record_act(uow, item_ids, actor, kind: str, details: dict, summary: str, ma
 # --- 催办 -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LastUrge:
+    """An item's latest 催办: when (local date) and by whom."""
+
+    item_id: int
+    number: str
+    on: dt.date
+    by: str
+
+
+class RecentlyUrged(DomainError):
+    """Some items were urged within ``REURGE_DAYS``: urge again only when confirmed.
+
+    ``urged`` lists each such item's latest 催办 (``LastUrge``); nothing was written.
+    """
+
+    code = "recently_urged"
+
+    def __init__(self, urged: list[LastUrge]) -> None:
+        super().__init__("the item was urged recently; confirm to urge it again",
+                         items=[{"item_id": u.item_id, "number": u.number,
+                                 "on": u.on.isoformat(), "by": u.by} for u in urged])
+        self.urged = urged
+
+
+def recent_urges(uow: UnitOfWork, item_ids: Iterable[object],
+                 days: int = REURGE_DAYS) -> list[LastUrge]:
+    """The latest 催办 of each of the items urged on one of the last ``days`` dates
+    (today included, in the configured zone), in the order of ``item_ids``."""
+    ids = _ids(item_ids)
+    zone = uow.settings.zone
+    first_day = uow.today() - dt.timedelta(days=days - 1)
+    since = dt.datetime.combine(first_day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    rows = uow.session.execute(
+        select(SupervisionRecordItem.item_id, Item.number, SupervisionRecord.created_at,
+               User.display_name)
+        .join(SupervisionRecord, SupervisionRecord.id == SupervisionRecordItem.record_id)
+        .join(Item, Item.id == SupervisionRecordItem.item_id)
+        .join(User, User.id == SupervisionRecord.created_by_id)
+        .where(SupervisionRecord.kind == "urge", SupervisionRecordItem.item_id.in_(ids),
+               SupervisionRecord.created_at >= since)
+        .order_by(SupervisionRecord.created_at.desc(), SupervisionRecord.id.desc())).all()
+    latest: dict[int, LastUrge] = {}
+    for item_id, number, at, name in rows:
+        at = at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+        on = at.astimezone(zone).date()
+        if item_id not in latest and on >= first_day:
+            latest[item_id] = LastUrge(item_id, number, on, name)
+    return [latest[i] for i in ids if i in latest]
+
+
 def urge(uow: UnitOfWork, item_ids: Iterable[int], actor: Actor,
-         note: str | None = None) -> ActResult:
+         note: str | None = None, *, confirmed: bool = False) -> ActResult:
     """催办: remind now; the responsible person of each item gets it in the inbox (and the
-    configured e-mail or group robot)."""
+    configured e-mail or group robot).
+
+    An item already urged on one of the last ``REURGE_DAYS`` dates is urged again only
+    when ``confirmed``; otherwise ``RecentlyUrged`` says when and by whom (only about
+    items the actor sees) and nothing is written.
+    """
     text = _text({"note": note}, (), {"note": 2000})["note"]
     today = uow.today()
+    if not confirmed:
+        _require_role(actor, "urge")
+        visible = _visible_ids(uow, item_ids, actor, ACTIONS["urge"].states)
+        recent = recent_urges(uow, visible) if visible else []
+        if recent:
+            uow.rollback()
+            raise RecentlyUrged(recent)
 
     def mark(marks: dict) -> None:
         _count("urged")(marks)

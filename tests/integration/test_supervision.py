@@ -130,9 +130,14 @@ def test_urging_many_items_makes_one_record_an_entry_on_each_and_inbox_messages(
     assert [(n.user_id, n.item_id) for n in notes] == [
         (world["sec_V111"].id, two[0]), (world["sec_V121"].id, two[1])]
     assert "请于本周内完成整改" in notes[0].body
-    # urging again counts up
-    with app.uow() as uow:
+    # urging again within three days needs confirming, and then counts up
+    with app.uow() as uow, pytest.raises(sup.RecentlyUrged) as asked:
         sup.urge(uow, two[:1], world["county_K1"])
+    assert [(u.item_id, u.by) for u in asked.value.urged] == [
+        (two[0], "sup_city")]
+    assert item_of(app, two[0]).supervision["urged"] == 1
+    with app.uow() as uow:
+        sup.urge(uow, two[:1], world["county_K1"], confirmed=True)
     assert item_of(app, two[0]).supervision["urged"] == 2
 
 
@@ -171,6 +176,35 @@ def test_a_closed_or_found_item_cannot_be_urged(any_sanhu, any_world):
     with app.uow() as uow, pytest.raises(InvalidTransition):
         sup.urge(uow, [found], world["sup_city"])
     assert len(history(app, found)) == 1
+
+
+def test_no_act_is_possible_on_a_closed_item(any_sanhu, any_world):
+    app, world = any_sanhu, any_world
+    with app.uow() as uow:
+        item_id = svc.record_finding(uow, world["town_T11"], unit_id=world.units["V111"].id,
+                                     description="重复登记").id
+    with app.uow() as uow:
+        svc.dismiss(uow, item_id, world["county_K1"], kind="duplicate", reason="重复")
+    assert item_of(app, item_id).state == "closed"
+    assert sup.board_actions(world["sup_K1"], "closed") == []
+    assert sup.board_actions(world["sup_K1"], "rectifying") == list(sup.BOARD_ACTIONS)
+    acts = {
+        "urge": lambda uow: sup.urge(uow, [item_id], world["sup_K1"], confirmed=True),
+        "interview": lambda uow: sup.record_interview(uow, [item_id], world["sup_K1"],
+                                                      **INTERVIEW),
+        "inquiry": lambda uow: sup.record_inquiry(uow, [item_id], world["sup_K1"],
+                                                  question="为何逾期"),
+        "listing": lambda uow: sup.place_listing(
+            uow, [item_id], world["sup_K1"], reason="r",
+            term_until=dt.date.today() + dt.timedelta(30)),
+        "notice": lambda uow: sup.issue_notice(uow, [item_id], world["sup_K1"], title="t",
+                                               body="b"),
+    }
+    for action, act in acts.items():
+        with app.uow() as uow, pytest.raises(InvalidTransition) as refused:
+            act(uow)
+        assert refused.value.message == sup.CLOSED_MESSAGE, action
+    assert item_of(app, item_id).supervision is None
 
 
 def test_a_concurrent_change_between_read_and_write_is_a_conflict(any_sanhu, any_world, two):

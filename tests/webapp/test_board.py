@@ -257,3 +257,87 @@ def test_a_notice_is_issued_and_printable(sanhu, world, signed_in, items):
     assert number(sanhu, items["a"]) in page and number(sanhu, items["b"]) not in page
     assert f"/board/notices/{notice.id}" in secretary.get(f"/items/{items['a']}").get_data(
         as_text=True)
+
+
+def close_item(sanhu, world, item_id) -> None:
+    """Take an item of V111 through rectification, verification and 销号."""
+    from samples import make_png
+
+    with sanhu.uow() as uow:
+        svc.accept(uow, item_id, world["sec_V111"], measures="立即整改")
+    with sanhu.uow() as uow:
+        svc.submit(uow, item_id, world["sec_V111"], note="已完成",
+                   uploads=[svc.Upload(make_png(), "a.png")])
+    with sanhu.uow() as uow:
+        svc.verify(uow, item_id, world["town_T11"], method="实地查看", note="属实")
+    with sanhu.uow() as uow:
+        svc.close(uow, item_id, world["county_K1"])
+
+
+def offered_acts(html: str) -> list[str]:
+    return re.findall(r'href="/board/act\?action=(\w+)&amp;ids=\d+"', html)
+
+
+def test_a_closed_item_offers_no_supervision_and_the_acts_are_refused(sanhu, world, signed_in,
+                                                                     items):
+    client = signed_in("sup_K1")
+    assert offered_acts(client.get(f"/items/{items['a']}").get_data(as_text=True)) == list(
+        sup.BOARD_ACTIONS)
+    close_item(sanhu, world, items["a"])
+    html = client.get(f"/items/{items['a']}").get_data(as_text=True)
+    assert "已销号" in html and offered_acts(html) == []
+    assert number(sanhu, items["a"]) not in client.get("/board/").get_data(as_text=True)
+    # a form opened before the item was closed is refused, with the reason
+    term = (dt.date.today() + dt.timedelta(30)).isoformat()
+    for action, data in [
+            ("urge", {"note": "抓紧", "confirm": "1"}),
+            ("interview", {"held_at": "2026-11-20T09:30", "place": "会议室",
+                           "interviewer": "李组长", "interviewee": "王书记",
+                           "interviewee_post": "村党支部书记", "reason": "逾期"}),
+            ("inquiry", {"question": "请说明逾期原因"}),
+            ("listing", {"reason": "逾期严重", "term_until": term}),
+            ("notice", {"title": "通报", "body": "逾期"})]:
+        response = post_act(client, action, [items["a"]], data)
+        assert response.status_code == 409, action
+        assert "该问题已销号，不能再进行督办。" in response.get_data(as_text=True), action
+    assert events(sanhu, items["a"])[-1] == "close"
+    with sanhu.uow() as uow:
+        assert uow.session.scalars(select(SupervisionRecord)).all() == []
+        assert uow.session.scalars(select(Notice)).all() == []
+
+
+def test_urging_again_within_three_days_asks_first_and_says_when_and_by_whom(
+        sanhu, world, signed_in, items):
+    with sanhu.uow() as uow:
+        sup.urge(uow, [items["a"]], world["county_K1"])
+        today = uow.today()
+    client = signed_in("sup_K1")
+    response = post_act(client, "urge", [items["a"]], {"note": "再催一次"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    said = (f"{number(sanhu, items['a'])} "
+            f"已于{today.year}年{today.month}月{today.day}日由county_K1催办。")
+    assert said in html and "仍要再次催办？" in html
+    assert "再催一次" in html  # the message is kept
+    assert re.search(r'<input[^>]*name="confirm"[^>]*value="1"', html)
+    assert re.search(r'name="csrf_token"[^>]*value="[^"]+"', html)
+    assert events(sanhu, items["a"]).count("urge") == 1  # nothing recorded yet
+    # the confirmed submit records the act
+    response = post_act(client, "urge", [items["a"]], {"note": "再催一次", "confirm": "1"})
+    assert response.status_code == 200 and 'data-ok="yes"' in response.get_data(as_text=True)
+    assert events(sanhu, items["a"]).count("urge") == 2
+    # without the form's token nothing happens
+    bare = client.post("/board/act/urge", data={"ids": [items["a"]], "confirm": "1"})
+    assert bare.status_code == 400
+    assert events(sanhu, items["a"]).count("urge") == 2
+
+
+def test_an_item_urged_three_days_ago_is_urged_without_asking(sanhu, world, signed_in, items):
+    earlier = dt.datetime.now(dt.UTC) - dt.timedelta(days=3, hours=1)
+    with sanhu.uow(clock=lambda: earlier) as uow:
+        sup.urge(uow, [items["a"]], world["county_K1"])
+    response = post_act(signed_in("sup_K1"), "urge", [items["a"]], {"note": ""})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "仍要再次催办" not in html
+    assert 'data-ok="yes"' in html
+    assert events(sanhu, items["a"]).count("urge") == 2

@@ -55,6 +55,8 @@ MESSAGES = {
         _l("Nobody may approve their own request to lift a listing."),
     "the record covers items outside your area":
         _l("The record covers items outside your area."),
+    "the item is closed; supervision acts no longer apply":
+        _l("The item is closed (销号); supervision acts no longer apply to it."),
     "not possible in the item's current state":
         _l("This is not possible in the item's current state."),
 }

@@ -37,19 +37,47 @@ NAV = (
 )
 
 
+#: blueprints whose pages belong to another blueprint's entry: an item's page, the
+#: evidence and the ledger import are part of the ledger (only "Record a problem"
+#: is its own entry, by its endpoint)
+SECTIONS = {"items": "ledger.index", "ledger_import": "ledger.index"}
+
+
+def _active(entries: list[tuple[str, str]], path: str) -> str | None:
+    """The one entry (endpoint) of ``entries`` ((endpoint, url)) the current page belongs to.
+
+    The entry whose address is the page's own or its longest leading part wins
+    (``/results/reports/…`` is under Reports); else the entry ``SECTIONS`` names for
+    the page's blueprint; else the first entry of the same blueprint.  Home
+    (``/``) only matches itself.
+    """
+    best, length = None, -1
+    for endpoint, url in entries:
+        base = url.rstrip("/")
+        under = path == url or (base and (path == base or path.startswith(base + "/")))
+        if under and len(base) > length:
+            best, length = endpoint, len(base)
+    if best is not None:
+        return best
+    visible = {endpoint for endpoint, _url in entries}
+    blueprint = request.blueprint or ""
+    if SECTIONS.get(blueprint) in visible:
+        return SECTIONS[blueprint]
+    return next((e for e, _url in entries if e.split(".")[0] == blueprint), None)
+
+
 def nav_links() -> list[tuple[str, str, bool]]:
-    """(url, label, active) for the current user's menu."""
+    """(url, label, active) for the current user's menu; at most one entry is active."""
     if not current_user.is_authenticated:
         return []
     from flask import url_for
 
-    links = []
-    for endpoint, label, roles in NAV:
-        if endpoint not in current_app.view_functions or current_user.actor.role not in roles:
-            continue
-        blueprint = endpoint.split(".")[0]
-        links.append((url_for(endpoint), str(label), request.blueprint == blueprint))
-    return links
+    shown = [(endpoint, url_for(endpoint), str(label)) for endpoint, label, roles in NAV
+             if endpoint in current_app.view_functions
+             and current_user.actor.role in roles]
+    here = request.script_root + request.path
+    active = _active([(endpoint, url) for endpoint, url, _label in shown], here)
+    return [(url, label, endpoint == active) for endpoint, url, label in shown]
 
 
 def has_endpoint(endpoint: str) -> bool:

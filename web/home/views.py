@@ -51,7 +51,8 @@ class SectionSpec:
     title: object  # a lazy string
     status: str | None = None
     below_own_unit: bool = False
-    rejected_back: bool = False
+    #: True: only items sent back (退回) at least once; False: only the others; None: all
+    rejected_back: bool | None = None
     overdue: bool = False
     #: the actor's own unit's items (a township rectifies findings against itself)
     own_unit: bool = False
@@ -71,7 +72,9 @@ class Section:
 
 
 TO_ACCEPT = SectionSpec("to-accept", _l("To accept"), status="assigned")
-IN_PROGRESS = SectionSpec("in-progress", _l("In progress"), status="rectifying")
+#: the items sent back are in REJECTED only: every item is listed once
+IN_PROGRESS = SectionSpec("in-progress", _l("In progress"), status="rectifying",
+                          rejected_back=False)
 REJECTED = SectionSpec("rejected-back", _l("Rejected back"), status="rectifying",
                        rejected_back=True)
 AWAITING = SectionSpec("awaiting-verification", _l("Awaiting verification"), status="submitted")

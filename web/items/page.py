@@ -139,7 +139,7 @@ def render(uow: UnitOfWork, item_id: int, active_event: str | None = None, activ
         preview=preview, light=row["light"], overdue=overdue,
         today=today, source_labels=SOURCE_LABELS, severity_labels=SEVERITY_LABELS,
         category_labels=CATEGORY_LABELS,
-        supervision=supervision_card(s, actor, item.id),
+        supervision=supervision_card(s, actor, item.id, item.state),
         observation_id=_observation_seen(uow, actor, item.observation_id),
     ), status
 

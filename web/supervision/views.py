@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, DateTimeLocalField, StringField, TextAreaField
+from wtforms import DateField, DateTimeLocalField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ledger.calendar import bounds
@@ -68,9 +68,14 @@ def _opt(field, label, max_length=None, **kw):
 
 
 class UrgeForm(FlaskForm):
-    """催办: a message sent now to each item's responsible person."""
+    """催办: a message sent now to each item's responsible person.
+
+    ``confirm`` is "1" on the confirmation form shown when an item was urged recently
+    (``sup.REURGE_DAYS``): only then is such an item urged again.
+    """
 
     note = _opt(TextAreaField, _l("Message to the responsible person"), 2000)
+    confirm = HiddenField()
 
 
 class InterviewForm(FlaskForm):
@@ -145,7 +150,8 @@ def _kwargs(form: FlaskForm) -> dict:
 
 
 ACT_SERVICES: dict[str, Callable] = {
-    "urge": lambda uow, ids, actor, form: sup.urge(uow, ids, actor, note=form.note.data),
+    "urge": lambda uow, ids, actor, form: sup.urge(uow, ids, actor, note=form.note.data,
+                                                   confirmed=form.confirm.data == "1"),
     "interview": lambda uow, ids, actor, form: sup.record_interview(uow, ids, actor,
                                                                    **_kwargs(form)),
     "inquiry": lambda uow, ids, actor, form: sup.record_inquiry(uow, ids, actor,
@@ -259,7 +265,7 @@ def act_form():
 
 
 def _render_act(action: str, form, ids: list[int], message: str | None = None,
-                status: int = 200):
+                status: int = 200, urged: list | None = None):
     actor = _actor()
     with sanhu().uow() as uow:
         numbers = _numbers(uow, actor, ids)
@@ -270,7 +276,8 @@ def _render_act(action: str, form, ids: list[int], message: str | None = None,
                 tzinfo=None, second=0, microsecond=0)
         items = sup_board.items_brief(uow.session, list(numbers))
     return render_template("supervision/act.html", action=action, form=form, ids=ids,
-                           items=items, message=message, action_labels=ACTION_LABELS), status
+                           items=items, message=message, action_labels=ACTION_LABELS,
+                           urged=urged), status
 
 
 @bp.route("/act/<action>", methods=["POST"])
@@ -293,6 +300,11 @@ def act(action: str):
             result = ACT_SERVICES[action](uow, ids, actor, form)
         except (NotFound, PermissionDenied):
             raise
+        except sup.RecentlyUrged as exc:
+            # ask first: the same form again, saying when and by whom, with "confirm"
+            uow.rollback()
+            form.confirm.data = "1"
+            return _render_act(action, form, ids, urged=exc.urged)
         except ValidationError as exc:
             uow.rollback()
             apply_field_errors(form, exc)
@@ -447,8 +459,9 @@ def notice(notice_id: int):
 # --- the item page's card -------------------------------------------------------------
 
 
-def item_card(session, actor, item_id: int) -> dict:
-    """What the item page shows about supervision: records, notices, the acts offered."""
+def item_card(session, actor, item_id: int, state: str | None = None) -> dict:
+    """What the item page shows about supervision: records, notices, the acts offered
+    (those possible in the item's ``state``: none once it is closed)."""
     found = sup_board.item_supervision(session, actor, item_id)
-    return {**found, "actions": sup.board_actions(actor), "labels": ACTION_LABELS,
+    return {**found, "actions": sup.board_actions(actor, state), "labels": ACTION_LABELS,
             "status": RECORD_STATUS, "notice_label": notice_label}
