@@ -15,13 +15,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from ledger.calendar import bounds
+from ledger.calendar import bounds, dates
 from ledger.core.errors import ValidationError
 from ledger.core.models import CalendarDay, CalendarYear
 
@@ -41,34 +42,68 @@ class Deadline:
         return self.date.isoformat() + (" provisional" if self.provisional else "")
 
 
+#: a deadline set on an item lies between today and this many years ahead
+DEADLINE_YEARS_AHEAD = 2
+#: N natural days (10d, 10天, 10日) or N working days (5w, 5个工作日, 5工作日)
+_COUNT = re.compile(r"^(\d+)\s*(d|天|日|自然日|w|个?工作日)$")
+_WORKDAY_UNITS = ("w", "工作日", "个工作日")
+
+
 @dataclass(frozen=True)
 class DeadlineSpec:
-    """How a deadline was given: a date, N natural days or N working days."""
+    """How a deadline was given: a date, a month and day, N natural days or N working days."""
 
-    kind: str  # "date", "natural" or "workdays"
-    value: dt.date | int
+    kind: str  # "date", "monthday" (value: (month, day)), "natural" or "workdays"
+    value: dt.date | int | tuple[int, int]
 
     @classmethod
-    def parse(cls, raw: str) -> DeadlineSpec:
-        """Read ``2026-12-31``, ``10d`` (natural days) or ``5w`` (working days).
+    def parse(cls, raw: str | None) -> DeadlineSpec:
+        """Read a deadline as people type it (the one parser of the forms and the hint).
 
-        Counts and dates beyond ``bounds`` are refused when resolved against today.
+        A date in any spelling of ``ledger.calendar.dates`` (2026-12-31, 2026/12/31,
+        2026年12月31日), a month and day (12月31日: this year, or next year when
+        that has passed), N natural days (10d, 10天, 10日) or N working days (5w,
+        5个工作日, 5工作日).  Counts and dates out of range are refused when resolved.
         """
-        raw = (raw or "").strip().lower()
+        text = dates.normalise(raw).lower()
         try:
-            if raw.endswith(("w", "d")):
-                kind, most = (("workdays", bounds.MAX_WORKDAYS) if raw.endswith("w")
+            count = _COUNT.match(text)
+            if count is not None:
+                digits, unit = count.groups()
+                kind, most = (("workdays", bounds.MAX_WORKDAYS) if unit in _WORKDAY_UNITS
                               else ("natural", bounds.MAX_DAYS))
-                count = raw[:-1].strip()
-                if not (count.isascii() and count.isdigit()):
-                    raise ValueError(count)
-                return cls(kind, int(count) if len(count) <= 6 else most + 1)
-            return cls("date", dt.date.fromisoformat(raw))
+                return cls(kind, int(digits) if len(digits) <= 6 else most + 1)
+            month_day = dates.parse_month_day(text)
+            if month_day is not None:
+                return cls("monthday", month_day)
+            return cls("date", dates.parse_written_date(text))
         except ValueError as exc:
             raise ValidationError(
                 "a deadline is a date (YYYY-MM-DD), N natural days (Nd) or N working days (Nw)",
                 fields={"deadline": "invalid deadline"},
             ) from exc
+
+
+def latest_deadline(today: dt.date) -> dt.date:
+    """The last date a deadline set today may take (28 February for 29 February)."""
+    try:
+        return today.replace(year=today.year + DEADLINE_YEARS_AHEAD)
+    except ValueError:
+        return today.replace(year=today.year + DEADLINE_YEARS_AHEAD, day=28)
+
+
+def too_far_ahead() -> ValidationError:
+    return ValidationError("the deadline lies more than two years ahead",
+                           fields={"deadline": "too far ahead"})
+
+
+def check_deadline(day: dt.date, today: dt.date) -> dt.date:
+    """``day`` itself when an item may be given it as a deadline today, else why not."""
+    if day < today:
+        raise ValidationError("the deadline lies in the past", fields={"deadline": "in the past"})
+    if day > latest_deadline(today):
+        raise too_far_ahead()
+    return day
 
 
 def _weekday_rule(day: dt.date) -> bool:
@@ -126,9 +161,29 @@ class WorkCalendar:
             result = self.add_workdays(today, int(spec.value))
         elif spec.kind == "natural":
             result = self.add_natural_days(today, int(spec.value))
+        elif spec.kind == "monthday":
+            try:
+                result = Deadline(dates.next_month_day(*spec.value, today))  # type: ignore[misc]
+            except ValueError:  # 2月29日 with no 29 February this year or next
+                raise ValidationError("there is no such day this year or next",
+                                      fields={"deadline": "invalid deadline"}) from None
         else:
             result = Deadline(spec.value)  # type: ignore[arg-type]
         bounds.within(result.date, today, "deadline")
+        return result
+
+    def deadline(self, spec: DeadlineSpec, today: dt.date) -> Deadline:
+        """The deadline ``spec`` gives an item today: not past, at most two years ahead.
+
+        Counts too large for two years are refused before any counting.
+        """
+        if spec.kind in ("natural", "workdays"):
+            if int(spec.value) > (latest_deadline(today) - today).days:  # type: ignore[arg-type]
+                raise too_far_ahead()
+        elif spec.kind == "date":
+            check_deadline(spec.value, today)  # type: ignore[arg-type]
+        result = self.resolve(spec, today)
+        check_deadline(result.date, today)
         return result
 
     def workdays_between(self, start: dt.date, end: dt.date) -> int:

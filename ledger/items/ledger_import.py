@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from ledger.calendar import dates
 from ledger.core.actors import Actor
 from ledger.core.db import dialect_insert
 from ledger.core.errors import PermissionDenied, ValidationError
@@ -102,8 +103,8 @@ SET_WORDS = {**{v: k for k, v in SET_NAMES.items()}, **{k: k for k in SET_NAMES}
 RESPONSIBLE_ROLES = RULES_BY_EVENT["accept"].roles
 PATH_SEPARATORS = re.compile(r"\s*[/／\\]\s*")
 STANDARD_REF = re.compile(r"^(基本标准|示范标准|basic|demonstration)\s*(\d{1,3})(?!\d)", re.I)
-_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-                   r"(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2})(?:\.\d+)?)?)?$")
+#: a date as the deadline field reads it (``ledger.calendar.dates``), then a time
+_DATE_TIME = re.compile(r"^(.+?)[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$")
 #: Excel's day numbers of 1955..2119, as a CSV of a date column holds them
 _SERIAL = re.compile(r"^\d{5}(\.0+)?$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -129,20 +130,20 @@ def parse_status(word: str) -> tuple[str, bool] | None:
 def parse_moment(value: str) -> dt.datetime | None:
     """A date (and time) as people type it, as a naive local time; None when blank.
 
-    2026-12-31, 2026/12/31, 2026.12.31, 2026年12月31日, with an optional time
+    The date spellings of the deadline field (2026-12-31, 2026/12/31, 2026.12.31,
+    2026年12月31日; ``ledger.calendar.dates``), with an optional time
     ("2026-12-31 10:30"), or an Excel day number.  ``ValueError`` when unreadable.
     """
-    text = (value or "").strip()
+    text = dates.normalise(value)
     if not text:
         return None
     if _SERIAL.match(text):
         return dt.datetime.combine(_EXCEL_EPOCH + dt.timedelta(days=int(float(text))),
                                    dt.time())
-    match = _DATE.match(text)
-    if match is None:
-        raise ValueError(text)
-    y, m, d, hh, mm, ss = match.groups()
-    return dt.datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
+    timed = _DATE_TIME.match(text)
+    day, hh, mm, ss = timed.groups() if timed else (text, None, None, None)
+    return dt.datetime.combine(dates.parse_written_date(day),
+                               dt.time(int(hh or 0), int(mm or 0), int(ss or 0)))
 
 
 def parse_date(value: str) -> dt.date | None:

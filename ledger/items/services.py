@@ -309,18 +309,20 @@ def _deadline(uow: UnitOfWork, deadline: DeadlineSpec | dt.date | str, changes: 
         deadline = DeadlineSpec.parse(deadline)
     if isinstance(deadline, dt.date):
         deadline = DeadlineSpec("date", deadline)
-    result = uow.calendar.resolve(deadline, uow.today())
-    if result.date < uow.today():
-        raise ValidationError("the deadline lies in the past", fields={"deadline": "in the past"})
+    result = uow.calendar.deadline(deadline, uow.today())
     changes["deadline"] = result.date
     changes["deadline_provisional"] = result.provisional
     return result
 
 
 def preview_deadline(uow: UnitOfWork, deadline: DeadlineSpec | str) -> Deadline:
-    """The date a deadline given as N (working) days resolves to today, for confirmation."""
+    """The date a deadline resolves to today, for confirmation (the rules of ``assign``).
+
+    ``ValidationError`` when it could not be set: unreadable, past or more than
+    two years ahead.
+    """
     spec = DeadlineSpec.parse(deadline) if isinstance(deadline, str) else deadline
-    return uow.calendar.resolve(spec, uow.today())
+    return uow.calendar.deadline(spec, uow.today())
 
 
 def _choice(value: object, allowed: Sequence[str], field: str) -> str:

@@ -143,7 +143,8 @@ def test_missing_or_wrong_assign_inputs_are_shown_beside_the_fields_and_change_n
     html = response.get_data(as_text=True)
     errors = re.findall(r'class="invalid-feedback d-block field-error">([^<]+)<', html)
     assert errors == ["此项为必填项。",
-                      "请填写日期（2026-12-31）、自然日数（如 10d）或工作日数（如 5w）。"]
+                      "请填写日期（如 2026-12-31 或 12月31日）、自然日数（如 10天 或 10d）"
+                      "或工作日数（如 10个工作日 或 10w）。"]
     response = post_bulk(client, "assign", [a], category="deadline", deadline="2000-01-01")
     assert response.status_code == 400
     assert "整改时限不能早于今天。" in response.get_data(as_text=True)

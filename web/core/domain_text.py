@@ -34,6 +34,8 @@ MESSAGES = {
     "an extension must be requested before the deadline":
         _l("An extension must be requested before the deadline."),
     "the deadline lies in the past": _l("The deadline lies in the past."),
+    "the deadline lies more than two years ahead":
+        _l("The deadline lies more than two years ahead."),
     "the new deadline must be later than the current one":
         _l("The new deadline must be later than the current one."),
     "the requested date is not later than the current deadline":
@@ -65,8 +67,10 @@ MESSAGES = {
 FIELD_MESSAGES = {
     "required": _l("This field is required."),
     "invalid date": _l("Enter a date like 2026-12-31."),
-    "invalid deadline": _l("Enter a date (2026-12-31), N days (10d) or N working days (5w)."),
+    "invalid deadline": _l("Enter a date (2026-12-31 or 12月31日), N days (10天 or 10d) or N "
+                           "working days (10个工作日 or 10w)."),
     "in the past": _l("The deadline lies in the past."),
+    "too far ahead": _l("The deadline lies more than two years ahead."),
     "invalid choice": _l("Choose from the list."),
     "not in scope": _l("Choose a township or village in your area, below your unit."),
     "not responsible for that unit":

@@ -27,3 +27,8 @@ METHODS = {"onsite": _l("On-site check (实地查看)"), "records": _l("Records 
 #: a unit's class in a cycle (结果运用)
 CLASS_LABELS = {"demonstration": _l("Demonstration (示范)"), "middle": _l("Middle (中间)"),
                 "lagging": _l("Lagging (后进)")}
+
+#: the help under every deadline field (the spellings of ``DeadlineSpec.parse``)
+DEADLINE_HELP = _l("A date (2026-12-31, 2026年12月31日 or 12月31日), N days (10天 or 10d) or "
+                   "N working days (10个工作日 or 10w; w means working days), at most two "
+                   "years ahead.")

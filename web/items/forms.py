@@ -17,10 +17,15 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from ledger.items.services import CATEGORIES, DISMISS_REASONS, SEVERITIES, SOURCES
-from web.core.labels import CATEGORY_LABELS, METHODS, SEVERITY_LABELS, SOURCE_LABELS
+from web.core.labels import (
+    CATEGORY_LABELS,
+    DEADLINE_HELP,
+    METHODS,
+    SEVERITY_LABELS,
+    SOURCE_LABELS,
+)
 
 REQUIRED = _l("This field is required.")
-DEADLINE_HELP = _l("A date (2026-12-31), N days (10d) or N working days (5w).")
 
 DISMISS_LABELS = {"duplicate": _l("Duplicate"), "not_a_problem": _l("Not a problem"),
                   "other": _l("Other reason")}

@@ -154,7 +154,11 @@ def _preview(uow, form) -> dict | None:
 @bp.route("/deadline-preview")
 @login_required
 def deadline_preview():
-    """JSON: the date a deadline such as "5w" or "10d" gives today (for the live hint)."""
+    """JSON: the date a deadline such as "5w", "10天" or "12月31日" gives today (live hint).
+
+    ``ok`` is false, with the reason, whenever the deadline could not be set (the
+    rules of ``svc.preview_deadline``, the same as when the form is sent).
+    """
     raw = request.args.get("deadline", "").strip()
     with sanhu().uow() as uow:
         try:
@@ -225,14 +229,8 @@ def new():
 
 
 def _deadline_refused(uow, form) -> bool:
-    """True (with a message beside the field) when the deadline is malformed or past."""
-    preview = _preview(uow, form)
-    if preview is None:
-        return True
-    if preview["date"] < uow.today():
-        form.deadline.errors = [_("The deadline lies in the past.")]
-        return True
-    return False
+    """True (with a message beside the field) when the deadline could not be set."""
+    return _preview(uow, form) is None
 
 
 def _record(uow, actor, form, assign_now: bool):

@@ -55,7 +55,7 @@ from ledger.items.workflow import RULES_BY_EVENT, allowed_events
 from web.core.domain_text import explain, field_errors
 from web.core.extensions import sanhu
 from web.core.inputs import id_list, to_int
-from web.core.labels import CATEGORY_LABELS, METHODS
+from web.core.labels import CATEGORY_LABELS, DEADLINE_HELP, METHODS
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
@@ -287,8 +287,7 @@ class BulkForm(FlaskForm):
 
     category = SelectField(_l("Category"), validate_choice=False)
     deadline = StringField(_l("Deadline"), validators=[Optional(), Length(max=20)],
-                           description=_l("A date (2026-12-31), N days (10d) or N working "
-                                          "days (5w)."))
+                           description=DEADLINE_HELP)
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
     method = SelectField(_l("How it was checked"), validate_choice=False, default="onsite",
                          choices=[SelectChoice(k, v) for k, v in METHODS.items()])
@@ -354,8 +353,6 @@ def _check_inputs(action: str, form: BulkForm, ids: list[int]) -> tuple[dict, ob
                 spec = DeadlineSpec.parse(raw)
                 with sanhu().uow() as uow:
                     preview = services.preview_deadline(uow, spec)
-                    if preview.date < uow.today():
-                        errors["deadline"] = _("The deadline lies in the past.")
             except ValidationError as exc:
                 errors.update(field_errors(exc))
     elif action == "verify":

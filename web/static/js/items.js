@@ -1,4 +1,5 @@
-// Live hint for deadlines given as "5w" / "10d": asks the server which date that is.
+// Live hint for deadlines ("5w", "10个工作日", "12月31日"): asks the server which date that
+// is, or why it cannot be the deadline (past, more than two years ahead), shown as an error.
 (function () {
   "use strict";
   function hintFor(input) {
@@ -14,12 +15,15 @@
         var hint = hintFor(input);
         var value = input.value.trim();
         if (!hint) { return; }
-        if (!value) { hint.textContent = ""; return; }
+        if (!value) { hint.textContent = ""; hint.classList.remove("text-danger"); return; }
         fetch(input.dataset.deadlinePreview + "?deadline=" + encodeURIComponent(value),
               {credentials: "same-origin"})
           .then(function (r) { return r.json(); })
-          .then(function (data) { hint.textContent = data.ok ? "→ " + data.text : data.message; })
-          .catch(function () { hint.textContent = ""; });
+          .then(function (data) {
+            hint.textContent = data.ok ? "→ " + data.text : data.message;
+            hint.classList.toggle("text-danger", !data.ok);
+          })
+          .catch(function () { hint.textContent = ""; hint.classList.remove("text-danger"); });
       }, 250);
     });
   });
