@@ -33,9 +33,11 @@ from ledger.core.errors import (
 from ledger.core.evidence import StagedFile
 from ledger.core.models import (
     Cycle,
+    CycleKind,
     Evidence,
     Item,
     ItemEvent,
+    Level,
     NumberSequence,
     Observation,
     RecordToken,
@@ -332,6 +334,32 @@ def _choice(value: object, allowed: Sequence[str], field: str) -> str:
     return str(value)
 
 
+#: the observation cycle a unit of each level is observed in (村: quarterly, 乡镇: half-yearly)
+CYCLE_KIND_OF_LEVEL = {Level.VILLAGE.value: CycleKind.VILLAGE_QUARTERLY.value,
+                       Level.TOWNSHIP.value: CycleKind.TOWNSHIP_HALF_YEARLY.value}
+
+
+def current_period(kind: str, day: dt.date) -> str:
+    """The period of ``kind`` containing ``day``: ``2026Q4`` or ``2026H2``.
+
+    The same rule as ``ledger.observations.cycles.period_for`` (which this layer
+    may not import).
+    """
+    if kind == CycleKind.VILLAGE_QUARTERLY.value:
+        return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+    return f"{day.year}H{1 if day.month <= 6 else 2}"
+
+
+def open_cycle_of(uow: UnitOfWork, level: str) -> Cycle | None:
+    """The cycle a unit of ``level`` is observed in now: its kind's cycle of today's
+    period, when that cycle was opened (None otherwise, or for another level)."""
+    kind = CYCLE_KIND_OF_LEVEL.get(level)
+    if kind is None:
+        return None
+    return uow.session.scalar(select(Cycle).where(
+        Cycle.kind == kind, Cycle.period == current_period(kind, uow.today())))
+
+
 def _next_number(uow: UnitOfWork, prefix: str) -> int:
     """Atomically take the next serial for ``prefix`` (an upsert, safe under concurrency)."""
     ins = dialect_insert(uow.session, NumberSequence.__table__).values(prefix=prefix, last=1)
@@ -385,8 +413,13 @@ def record_finding(uow: UnitOfWork, actor: Actor, *, unit_id: int, description: 
                    standard_id: int | None = None, source: str = "observation",
                    cycle_id: int | None = None, observation_id: int | None = None,
                    severity: str = "normal", note: str | None = None,
-                   files: Sequence[tuple] = (), form_token: str | None = None) -> ItemResult:
+                   files: Sequence[tuple] = (), form_token: str | None = None,
+                   default_cycle: bool = False) -> ItemResult:
     """Record a problem (one problem, one item) against a unit below the actor's own.
+
+    With ``default_cycle`` and neither a cycle nor an observation given, the item
+    belongs to the open cycle of the unit's kind (``open_cycle_of``: a village's
+    quarter, a township's half-year), which also gives its number's prefix.
 
     ``files`` are blobs already in the evidence store, as (blob, display name):
     an observation's photos of the failed line become the item's evidence.
@@ -438,6 +471,9 @@ def record_finding(uow: UnitOfWork, actor: Actor, *, unit_id: int, description: 
                 raise ValidationError(f"this observation already has item {taken} for this "
                                       "standard", fields={"standard_id": "already recorded"},
                                       number=taken)
+    elif cycle_id is None and default_cycle:
+        opened = open_cycle_of(uow, unit.level)
+        cycle_id = opened.id if opened is not None else None
     if cycle_id is not None:
         cycle = uow.session.get(Cycle, cycle_id)
         if cycle is None:

@@ -10,10 +10,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Optional
 
 from ledger.core.models import Role
 from web.admin.text import ROLE_LABELS
+from web.core.text_limits import limited
 
 
 def role_choices(blank: str | None = None) -> list[tuple[str, str]]:
@@ -27,9 +28,9 @@ class UserFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Username or name"), validators=[Optional(), Length(max=100)])
+    q = StringField(_l("Username or name"), validators=[Optional(), limited(100)])
     role = SelectField(_l("Role"), validators=[Optional()])
-    unit = StringField(_l("Unit code or name"), validators=[Optional(), Length(max=100)])
+    unit = StringField(_l("Unit code or name"), validators=[Optional(), limited(100)])
     status = SelectField(_l("Account"), validators=[Optional()])
 
     def __init__(self, *args, **kwargs) -> None:
@@ -42,13 +43,13 @@ class UserFilterForm(FlaskForm):
 class ProfileForm(FlaskForm):
     """What an admin may change about a user."""
 
-    display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=100)])
+    display_name = StringField(_l("Display name"), validators=[DataRequired(), limited(100)])
     role = SelectField(_l("Role"), validators=[DataRequired()])
-    unit = StringField(_l("Unit code"), validators=[DataRequired(), Length(max=32)],
+    unit = StringField(_l("Unit code"), validators=[DataRequired(), limited(32)],
                        description=_l("The code of the user's unit, as shown in the unit tree."))
-    post = StringField(_l("Post (职务)"), validators=[Optional(), Length(max=100)])
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
-    email = StringField(_l("Email"), validators=[Optional(), Length(max=255)])
+    post = StringField(_l("Post (职务)"), validators=[Optional(), limited(100)])
+    phone = StringField(_l("Phone"), validators=[Optional(), limited(32)])
+    email = StringField(_l("Email"), validators=[Optional(), limited(255)])
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -58,7 +59,7 @@ class ProfileForm(FlaskForm):
 class UserCreateForm(ProfileForm):
     """A new user: the profile plus a username and an initial password."""
 
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    username = StringField(_l("Username"), validators=[DataRequired(), limited(64)])
     password = PasswordField(_l("Initial password"), validators=[DataRequired()],
                              description=_l("At least 10 characters; not a common or simple "
                                             "password and not containing the username. "
@@ -89,15 +90,15 @@ class ActionForm(FlaskForm):
 class UnitCreateForm(FlaskForm):
     """A new unit directly below the one shown."""
 
-    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)],
+    code = StringField(_l("Code"), validators=[DataRequired(), limited(32)],
                        description=_l("The official code (统计用区划代码) where known."))
-    name = StringField(_l("Unit name"), validators=[DataRequired(), Length(max=100)])
+    name = StringField(_l("Unit name"), validators=[DataRequired(), limited(100)])
 
 
 class RenameForm(FlaskForm):
     """A new name for a unit."""
 
-    name = StringField(_l("New name"), validators=[DataRequired(), Length(max=100)],
+    name = StringField(_l("New name"), validators=[DataRequired(), limited(100)],
                        id="rename-name")  # the create form on the same page has a "name"
 
 
@@ -111,5 +112,5 @@ class CalendarImportForm(FlaskForm):
     """An official schedule: a CSV file, or the same rows pasted."""
 
     file = FileField(_l("CSV file"))
-    rows = TextAreaField(_l("Or paste the rows"), validators=[Optional(), Length(max=20000)],
+    rows = TextAreaField(_l("Or paste the rows"), validators=[Optional(), limited(20000)],
                          render_kw={"rows": 6, "placeholder": "2027-01-01,holiday,元旦"})

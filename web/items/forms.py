@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Optional
 
 from ledger.items.services import CATEGORIES, DISMISS_REASONS, SEVERITIES, SOURCES
 from web.core.labels import (
@@ -24,6 +24,7 @@ from web.core.labels import (
     SEVERITY_LABELS,
     SOURCE_LABELS,
 )
+from web.core.text_limits import limited, one_line_break
 
 REQUIRED = _l("This field is required.")
 
@@ -37,12 +38,13 @@ def _choices(values, labels) -> list[SelectChoice]:
 
 def _text(label, required=True, max_length=4000):
     validators = [DataRequired(REQUIRED)] if required else [Optional()]
-    return TextAreaField(label, validators=[*validators, Length(max=max_length)])
+    return TextAreaField(label, validators=[*validators, limited(max_length)],
+                         filters=[one_line_break])
 
 
 def _deadline(required=True):
     validators = [DataRequired(REQUIRED)] if required else [Optional()]
-    return StringField(_l("Deadline (整改时限)"), validators=[*validators, Length(max=20)],
+    return StringField(_l("Deadline (整改时限)"), validators=[*validators, limited(20)],
                        description=DEADLINE_HELP)
 
 

@@ -28,6 +28,10 @@ from web.items.forms import EVENT_FORMS, EVENT_LABELS
 from web.items.uploads import KeptFile
 from web.supervision.views import item_card as supervision_card
 
+#: the record form's cycle choices besides the cycles: the open cycle of the unit's kind
+#: (the default), and no cycle at all
+AUTOMATIC_CYCLE, NO_CYCLE = 0, -1
+
 #: how many units a picker lists before asking for a narrower scope
 UNIT_PICKER_LIMIT = 3000
 
@@ -80,8 +84,15 @@ def fill_record_choices(uow: UnitOfWork, actor: Actor, form) -> None:
                      optgroup=f"{set_labels.get(s.set, s.set)} · {s.category}")
         for s in standards)]
     cycles = uow.session.scalars(select(Cycle).order_by(Cycle.opened_at.desc()).limit(12)).all()
-    form.cycle_id.choices = [SelectChoice(0, _l("— none —")),
+    form.cycle_id.choices = [SelectChoice(AUTOMATIC_CYCLE, _l("— the open cycle of the unit —")),
+                             SelectChoice(NO_CYCLE, _l("— none —")),
                              *(SelectChoice(c.id, c.period) for c in cycles)]
+    village, township = (svc.open_cycle_of(uow, level) for level in ("village", "township"))
+    none = str(_l("none opened"))
+    form.cycle_id.description = _l(
+        "The open cycle: %(village)s for a village, %(township)s for a township.",
+        village=village.period if village else none,
+        township=township.period if township else none)
 
 
 def _latest_catalog(uow: UnitOfWork):

@@ -237,7 +237,10 @@ def _record(uow, actor, form, assign_now: bool):
     """Record the item; when asked, assign it in the same request (two history entries)."""
     result = svc.record_finding(
         uow, actor, unit_id=form.unit_id.data, description=form.description.data,
-        standard_id=form.standard_id.data or None, cycle_id=form.cycle_id.data or None,
+        standard_id=form.standard_id.data or None,
+        cycle_id=form.cycle_id.data if form.cycle_id.data not in (
+            item_page.AUTOMATIC_CYCLE, item_page.NO_CYCLE) else None,
+        default_cycle=form.cycle_id.data == item_page.AUTOMATIC_CYCLE,
         source=form.source.data, severity=form.severity.data,
         form_token=form.form_token.data or None)
     if not assign_now or result.existing:

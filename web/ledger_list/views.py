@@ -32,7 +32,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional
+from wtforms.validators import Optional
 
 from ledger.calendar.workdays import DeadlineSpec
 from ledger.catalog.standards import current_catalog
@@ -56,6 +56,7 @@ from web.core.domain_text import explain, field_errors
 from web.core.extensions import sanhu
 from web.core.inputs import id_list, to_int
 from web.core.labels import CATEGORY_LABELS, DEADLINE_HELP, METHODS
+from web.core.text_limits import limited
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
@@ -286,14 +287,14 @@ class BulkForm(FlaskForm):
     """The fields of the three bulk actions; which are needed depends on the action."""
 
     category = SelectField(_l("Category"), validate_choice=False)
-    deadline = StringField(_l("Deadline"), validators=[Optional(), Length(max=20)],
+    deadline = StringField(_l("Deadline"), validators=[Optional(), limited(20)],
                            description=DEADLINE_HELP)
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+    note = TextAreaField(_l("Note"), validators=[Optional(), limited(2000)])
     method = SelectField(_l("How it was checked"), validate_choice=False, default="onsite",
                          choices=[SelectChoice(k, v) for k, v in METHODS.items()])
     verify_note = TextAreaField(_l("Verification note"),
-                                validators=[Optional(), Length(max=2000)])
-    close_note = TextAreaField(_l("Closing note"), validators=[Optional(), Length(max=2000)])
+                                validators=[Optional(), limited(2000)])
+    close_note = TextAreaField(_l("Closing note"), validators=[Optional(), limited(2000)])
     #: the deadline the user saw resolved on the confirm step
     confirmed = HiddenField()
     back = HiddenField()

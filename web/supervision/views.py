@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, DateTimeLocalField, HiddenField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Optional
 
 from ledger.calendar import bounds
 from ledger.core.errors import DomainError, NotFound, PermissionDenied, ValidationError
@@ -33,6 +33,7 @@ from web.core.domain_text import apply_field_errors, explain
 from web.core.extensions import sanhu
 from web.core.inputs import id_list, to_int
 from web.core.labels import CLASS_LABELS
+from web.core.text_limits import limited, one_line_break
 from web.ledger_list.views import list_url
 
 bp = Blueprint("supervision", __name__, url_prefix="/board")
@@ -59,11 +60,15 @@ RECORD_STATUS = {"open": _l("awaiting reply"), "replied": _l("answered"),
 
 
 def _req(field, label, max_length, **kw):
-    return field(label, validators=[DataRequired(REQUIRED), Length(max=max_length)], **kw)
+    if field is TextAreaField:
+        kw.setdefault("filters", [one_line_break])
+    return field(label, validators=[DataRequired(REQUIRED), limited(max_length)], **kw)
 
 
 def _opt(field, label, max_length=None, **kw):
-    validators = [Optional()] + ([Length(max=max_length)] if max_length else [])
+    validators = [Optional()] + ([limited(max_length)] if max_length else [])
+    if field is TextAreaField:
+        kw.setdefault("filters", [one_line_break])
     return field(label, validators=validators, **kw)
 
 
