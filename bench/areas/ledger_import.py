@@ -78,7 +78,7 @@ def make_sheet(path: Path, places: list[tuple[str, str]], n_rows: int, seed: int
 
 def import_case(url: str, workdir: str, n_rows: int) -> dict:
     """Write a sheet for the first county, then preview it and import it, as the pages do."""
-    from ledger.items.ledger_import import import_ledger, preview
+    from ledger.items.ledger_import import Sheet, import_ledger, preview
 
     app = bootstrap(_settings(url, Path(workdir) / "evidence"))
     with app.uow() as uow:
@@ -99,13 +99,16 @@ def import_case(url: str, workdir: str, n_rows: int) -> dict:
     rss_before = own_peak_rss_mb()
     t0, c0 = time.perf_counter(), time.process_time()
     with app.uow() as uow:
-        errors = preview(uow.session, actor, path.name, data).errors[:5]
+        checked = preview(uow.session, actor, path.name, data)
+        errors, kept = checked.errors[:5], checked.sheet.to_json()  # as the page stages it
+        del checked
         uow.rollback()
     preview_seconds, preview_cpu = time.perf_counter() - t0, time.process_time() - c0
     assert not errors, errors  # the page keeps nothing of the preview either
     t0, c0 = time.perf_counter(), time.process_time()
     with app.uow() as uow:
-        result = import_ledger(uow, actor, path.name, data, zone=app.settings.zone)
+        result = import_ledger(uow, actor, path.name, data, zone=app.settings.zone,
+                               sheet=Sheet.from_json(kept))
     import_seconds, import_cpu = time.perf_counter() - t0, time.process_time() - c0
     app.dispose()
     return {"rows": len(result.created), "bytes": len(data), "preview_seconds": preview_seconds,

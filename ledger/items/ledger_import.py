@@ -180,6 +180,16 @@ class Sheet:
     records: list[tuple[int, dict[str, str]]]
     extra_columns: list[str]
 
+    def to_json(self) -> bytes:
+        """The rows as read, for the confirmation to check again without reading the file."""
+        return json.dumps({"records": self.records, "extra": self.extra_columns},
+                          ensure_ascii=False).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Sheet:
+        loaded = json.loads(data)
+        return cls([(line, row) for line, row in loaded["records"]], loaded["extra"])
+
 
 def read_sheet(filename: str, data: bytes) -> Sheet:
     """Read a ledger sheet; ``ImportRejected`` at once when a required column is missing."""
@@ -259,6 +269,8 @@ class Preview:
     plans: list[RowPlan]
     errors: list[RowError]
     extra_columns: list[str]
+    #: the file as read (``Sheet.to_json`` keeps it for the confirmation)
+    sheet: Sheet | None = None
 
     @property
     def new(self) -> list[RowPlan]:
@@ -535,16 +547,22 @@ class _Checker:
                 plan.warnings.append("no such user in the unit: kept as text")
 
 
-def preview(session: Session, actor: Actor, filename: str, data: bytes) -> Preview:
-    """How every row of the file would be imported, and every problem; writes nothing."""
+def preview(session: Session, actor: Actor, filename: str, data: bytes,
+            sheet: Sheet | None = None) -> Preview:
+    """How every row of the file would be imported, and every problem; writes nothing.
+
+    ``sheet``: the file as an earlier preview read it (the rows are then matched
+    against the database again, but the file is not read a second time).
+    """
     require_importer(actor)
-    sheet = read_sheet(filename, data)
+    sheet = read_sheet(filename, data) if sheet is None else sheet
     checker = _Checker(session, actor, sheet.records)
     plans = [checker.check(line, row) for line, row in sheet.records]
     checker.known_rows(plans)
     checker.people(plans)
     bad = {e.line for e in checker.errors}
-    return Preview([p for p in plans if p.line not in bad], checker.errors, sheet.extra_columns)
+    return Preview([p for p in plans if p.line not in bad], checker.errors, sheet.extra_columns,
+                   sheet)
 
 
 # --- writing -------------------------------------------------------------------
@@ -609,16 +627,17 @@ Progress = Callable[[UnitOfWork, int, int], None]
 
 
 def import_ledger(uow: UnitOfWork, actor: Actor, filename: str, data: bytes, *,
-                  zone, progress: Progress | None = None) -> ImportResult:
+                  zone, progress: Progress | None = None,
+                  sheet: Sheet | None = None) -> ImportResult:
     """Import every row of the file or none (``ImportRejected`` lists every problem).
 
     Checked as a whole first; then written in batches of ``BATCH`` rows, each
     committed on its own: items in the recorded state, each with one ``import``
     history entry holding the file's name, the line and the row.  Rows imported
     before and unchanged are left alone, so running it again after an
-    interruption writes only the rest.
+    interruption writes only the rest.  ``sheet``: as for ``preview``.
     """
-    checked = preview(uow.session, actor, filename, data)
+    checked = preview(uow.session, actor, filename, data, sheet)
     if checked.errors:
         raise ImportRejected(checked.errors)
     plans = checked.new
@@ -694,7 +713,7 @@ def start_job(uow: UnitOfWork, actor: Actor, filename: str, sha256: str) -> int:
 
 
 def run_job(new_uow: Callable[[], UnitOfWork], job_id: int, actor: Actor, filename: str,
-            data: bytes, *, zone) -> str:
+            data: bytes, *, zone, sheet: Sheet | None = None) -> str:
     """Run the import of ``start_job``'s record, keeping its progress; returns the end state.
 
     Each batch's commit also records the rows written, so the progress page
@@ -714,7 +733,8 @@ def run_job(new_uow: Callable[[], UnitOfWork], job_id: int, actor: Actor, filena
 
     try:
         with new_uow() as uow:
-            result = import_ledger(uow, actor, filename, data, zone=zone, progress=progress)
+            result = import_ledger(uow, actor, filename, data, zone=zone, progress=progress,
+                                   sheet=sheet)
     except ImportRejected as exc:
         finish(state="refused", outcome={"count": len(exc.rows), "problems": [
             [r.line, r.column, r.code, r.value] for r in exc.rows[:KEPT]]})

@@ -185,3 +185,40 @@ def test_an_import_whose_process_went_away_says_so_and_how_to_finish(app, signed
         uow.commit()
     page = client.get(f"/items/import/{job_id}").get_data(as_text=True)
     assert 'id="import-stopped"' in page and "4000" in page and "http-equiv" not in page
+
+
+def test_the_confirmation_checks_the_previewed_rows_again_without_reading_the_file(
+        app, signed_in, monkeypatch):
+    import ledger.items.ledger_import as ledger_import
+
+    client = signed_in("county_K1")
+    html = upload(client, GOOD).get_data(as_text=True)
+    token = re.search(r'name="token"[^>]*value="([0-9a-f]{64})"', html).group(1)
+    staged = list((app.extensions["sanhu"].settings.evidence_dir / "ledger-imports").glob(
+        f"*-{token}*"))
+    assert len(staged) == 2  # the file, and its rows as read
+
+    def unread(*args):
+        raise AssertionError("the file was read again")
+
+    monkeypatch.setattr(ledger_import, "read_sheet", unread)
+    done = client.post("/items/import/confirm", data={
+        "csrf_token": csrf_token(client, "/items/import"), "token": token,
+        "filename": "old.csv"})
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert 'id="import-created"' in page and items(app) == 2
+    assert not any(p.exists() for p in staged)  # both gone once imported
+
+
+def test_without_the_rows_as_read_the_confirmation_reads_the_file(app, signed_in):
+    client = signed_in("county_K1")
+    html = upload(client, GOOD).get_data(as_text=True)
+    token = re.search(r'name="token"[^>]*value="([0-9a-f]{64})"', html).group(1)
+    folder = app.extensions["sanhu"].settings.evidence_dir / "ledger-imports"
+    for rows in folder.glob(f"*-{token}.rows"):  # e.g. staged by an older version
+        rows.unlink()
+    done = client.post("/items/import/confirm", data={
+        "csrf_token": csrf_token(client, "/items/import"), "token": token,
+        "filename": "old.csv"})
+    assert 'id="import-created"' in client.get(done.headers["Location"]).get_data(as_text=True)
+    assert items(app) == 2

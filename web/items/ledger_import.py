@@ -36,6 +36,7 @@ from ledger.items.ledger_import import (
     RUNNING,
     STATUS_WORDS,
     ImportRejected,
+    Sheet,
     job_of,
     preview,
     require_importer,
@@ -119,6 +120,10 @@ def _staged_path(token: str) -> Path:
     return _staging() / f"{current_user.actor.id}-{token}"
 
 
+def _rows_path(staged: Path) -> Path:
+    return staged.with_name(staged.name + ".rows")
+
+
 def _tidy(actor_id: int) -> None:
     """Remove this user's files staged more than a day ago and never confirmed."""
     cutoff = time.time() - 86_400
@@ -187,6 +192,8 @@ def upload():
     token = hashlib.sha256(data).hexdigest()
     _tidy(current_user.actor.id)
     _staged_path(token).write_bytes(data)
+    if result.sheet is not None:  # the confirmation checks these rows again, unread
+        _rows_path(_staged_path(token)).write_bytes(result.sheet.to_json())
     confirm = ConfirmForm(formdata=None, token=token, filename=filename)
     return _page(form=form, preview=result, filename=filename, confirm=confirm)
 
@@ -215,10 +222,13 @@ def confirm():
 
 
 def _run(app, job_id: int, actor, filename: str, path: Path) -> None:
+    rows = _rows_path(path)
+    sheet = Sheet.from_json(rows.read_bytes()) if rows.exists() else None
     state = run_job(app.uow, job_id, actor, filename, path.read_bytes(),
-                    zone=app.settings.zone)
+                    zone=app.settings.zone, sheet=sheet)
     if state == "done":
         path.unlink(missing_ok=True)
+        rows.unlink(missing_ok=True)
 
 
 @bp.route("/<int:job_id>")
