@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import make_server
@@ -129,8 +131,6 @@ def demo_session(browser, base: str, username: str, viewport: dict = DESKTOP):
     ``errors`` collects script errors and CSP violations (a refused form's 4xx
     answer is expected, so failed resource loads are not counted).
     """
-    import re
-
     from ledger.instance.demo import DEMO_PASSWORD
 
     context = browser.new_context(viewport=viewport, locale="zh-CN")
@@ -145,3 +145,46 @@ def demo_session(browser, base: str, username: str, viewport: dict = DESKTOP):
     submit(page, page.get_by_role("button", name="登录"))
     page.wait_for_url(re.compile(r".*/(\?.*)?$"))
     return context, page, errors
+
+
+# --- walking a role's pages (the accessibility and the phone-width tests) ---------------
+
+#: how many clicks away from the home page the walk goes
+#: (menu → cycles → a cycle → its ranking → its 以奖代补 page)
+DEPTH = 4
+#: kinds of page visited at every address, not only the first: each cycle (a role's
+#: current and earlier cycles differ) and each cycle's ranking (computed or published)
+EVERY = re.compile(r"^/observations/cycles/\d+$|^/results/cycles/\d+/ranking$")
+#: links that are not pages to check: downloads, exports, stored files, signing out
+NOT_A_PAGE = re.compile(r"\.(xlsx|csv|zip|pdf|png|jpe?g)$|/evidence/|/photos/|/plan-files/"
+                        r"|/files/|/logout$")
+LINKS = "els => els.filter(a => !a.hasAttribute('download')).map(a => a.href)"
+
+
+def kind_of(path: str) -> str:
+    """The kind of page an address opens: its path with every number replaced."""
+    return re.sub(r"\d+", "N", path)
+
+
+def walk(page, base: str):
+    """Open, one after the other in ``page``, the pages reachable from the home page
+    within ``DEPTH`` clicks (one per kind, see ``EVERY``); yield each one's path."""
+    seen = {"/"}
+    frontier = [f"{base}/"]
+    for depth in range(DEPTH + 1):
+        following = []
+        for url in frontier:
+            response = page.goto(url)
+            assert response is not None and response.ok, f"{url}: {response and response.status}"
+            yield url.removeprefix(base)
+            if depth == DEPTH:
+                continue
+            for href in page.locator("a[href]").evaluate_all(LINKS):
+                parts = urlsplit(href)
+                if f"{parts.scheme}://{parts.netloc}" != base or NOT_A_PAGE.search(parts.path):
+                    continue
+                kind = parts.path if EVERY.match(parts.path) else kind_of(parts.path)
+                if kind not in seen:
+                    seen.add(kind)
+                    following.append(href.split("#")[0])
+        frontier = following

@@ -18,20 +18,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browser_fixtures import DESKTOP, PHONE, demo_session
+from browser_fixtures import DESKTOP, PHONE, demo_session, kind_of, walk
 from playwright.sync_api import expect
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 
-#: how many clicks away from the home page the walk goes
-#: (menu → cycles → a cycle → its ranking → its 以奖代补 page)
-DEPTH = 4
-#: kinds of page visited at every address, not only the first: each cycle (a role's
-#: current and earlier cycles differ) and each cycle's ranking (computed or published)
-EVERY = re.compile(r"^/observations/cycles/\d+$|^/results/cycles/\d+/ranking$")
-#: links that are not pages to check: downloads, exports, stored files, signing out
-NOT_A_PAGE = re.compile(r"\.(xlsx|csv|zip|pdf|png|jpe?g)$|/evidence/|/photos/|/plan-files/"
-                        r"|/files/|/logout$")
 #: impacts that fail the test
 FAILING = {"serious", "critical"}
 
@@ -50,8 +41,6 @@ RUN = """async () => {
   }));
 }"""
 
-LINKS = "els => els.filter(a => !a.hasAttribute('download')).map(a => a.href)"
-
 STAFF_PAGES = {"/dashboard/", "/items/N", "/observations/N", "/results/cycles/N/ranking",
                "/results/rankings/N/funds", "/results/reports/N/NQN"}
 #: (user, screen, kinds of page the walk must have checked: the main detail pages)
@@ -65,35 +54,6 @@ ROLES = [
     ("sec111", DESKTOP, {"/dashboard/", "/items/N", "/observations/N", "/survey/N"}),
     ("sec111", PHONE, {"/dashboard/", "/items/N", "/observations/N", "/survey/N"}),
 ]
-
-
-def kind_of(path: str) -> str:
-    """The kind of page an address opens: its path with every number replaced."""
-    return re.sub(r"\d+", "N", path)
-
-
-def walk(page, base: str):
-    """Open, one after the other in ``page``, the pages reachable from the home page
-    within ``DEPTH`` clicks (one per kind, see ``EVERY``); yield each one's path."""
-    seen = {"/"}
-    frontier = [f"{base}/"]
-    for depth in range(DEPTH + 1):
-        following = []
-        for url in frontier:
-            response = page.goto(url)
-            assert response is not None and response.ok, f"{url}: {response and response.status}"
-            yield url.removeprefix(base)
-            if depth == DEPTH:
-                continue
-            for href in page.locator("a[href]").evaluate_all(LINKS):
-                parts = urlsplit(href)
-                if f"{parts.scheme}://{parts.netloc}" != base or NOT_A_PAGE.search(parts.path):
-                    continue
-                kind = parts.path if EVERY.match(parts.path) else kind_of(parts.path)
-                if kind not in seen:
-                    seen.add(kind)
-                    following.append(href.split("#")[0])
-        frontier = following
 
 
 def serious_violations(page, path: str) -> list[str]:

@@ -113,5 +113,8 @@ def test_the_board_suggests_listing_and_filters_the_lagging_units_items(signed_i
     later = dt.datetime.combine(deadline + dt.timedelta(days=5), dt.time(4), tzinfo=dt.UTC)
     with time_machine.travel(later, tick=False):  # a session signed in weeks ago has expired
         html = signed_in("sup_K1").get("/board/?lagging=1").get_data(as_text=True)
-    assert html.count('class="badge text-bg-danger lagging"') == 2
+    cards, table = html.split('<table class="table table-sm table-hover ledger board')
+    cards = cards.split('class="list-unstyled d-sm-none', 1)[1]  # the phone's cards
+    assert table.count('class="badge text-bg-danger lagging"') == 2
+    assert cards.count('class="badge text-bg-danger lagging"') == 2
     assert 'name="lagging" value="1" checked' in html

@@ -7,7 +7,9 @@ allows now, and (after a refusal) the user's own form with what they typed.
 
 from __future__ import annotations
 
-from flask import render_template
+import datetime as dt
+
+from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -138,11 +140,17 @@ def render(uow: UnitOfWork, item_id: int, active_event: str | None = None, activ
     (row,) = item_rows(s, [item.id], today, uow.settings.warning_days)
     overdue = ({"days": row["days_overdue"], "workdays": row["workdays_overdue"]}
                if row["overdue"] else None)
+    order = request.args.get("history")
+    order = order if order in HISTORY_ORDERS else None
     return render_template(
         "items/view.html", item=item, status=item.status, units=units,
         standard=s.get(Standard, item.standard_id) if item.standard_id else None,
         cycle=s.get(Cycle, item.cycle_id) if item.cycle_id else None,
-        history=history, withheld=withheld_notes(s, actor, history), evidence=evidence,
+        history=history, history_order=order,
+        shown_history=history[::-1] if order == "newest" else history,
+        banners=banners(item, history, people, overdue),
+        show_version=actor.role != "village_secretary",  # an internal field for them
+        withheld=withheld_notes(s, actor, history), evidence=evidence,
         evidence_by_event=by_event, people=people,
         forms=forms, labels=EVENT_LABELS, role_labels=ROLE_LABELS, active_event=active_event,
         import_headers={c.key: c.header for c in LEDGER_COLUMNS},
@@ -153,6 +161,58 @@ def render(uow: UnitOfWork, item_id: int, active_event: str | None = None, activ
         supervision=supervision_card(s, actor, item.id, item.state),
         observation_id=_observation_seen(uow, actor, item.observation_id),
     ), status
+
+
+#: the history orders a user can ask for (``?history=``); without one, the history is
+#: newest-first on a phone and oldest-first from the small breakpoint on
+HISTORY_ORDERS = ("newest", "oldest")
+
+
+def banners(item, history: list[ItemEvent], people: dict[int, User],
+            overdue: dict | None) -> list[dict]:
+    """What matters first on the item page, most pressing first: sent back (and not
+    submitted again since), overdue, an extension awaiting a decision, listed for
+    supervision (挂牌督办), the deadline extended.  Each banner: kind, the event it
+    tells of (or None) and its fields."""
+    def last(*events):
+        return next((h for h in reversed(history) if h.event in events), None)
+
+    def who(event):
+        return people[event.actor_id].display_name if event and event.actor_id in people \
+            else None
+
+    found = []
+    open_ = item.closed_at is None and item.resolution != "dismissed"
+    rejected = last("reject")
+    if open_ and rejected is not None and not item.submitted \
+            and rejected.seq > getattr(last("submit"), "seq", -1):
+        found.append({"kind": "rejected", "event": rejected, "who": who(rejected),
+                      "count": item.rejection_count})
+    if overdue:
+        found.append({"kind": "overdue", "event": None, **overdue})
+    if open_ and item.pending_extension:
+        asked = last("request_extension")
+        found.append({"kind": "extension_pending", "event": asked, "who": who(asked),
+                      "deadline": _day(item.pending_extension.get("deadline")),
+                      "reason": item.pending_extension.get("reason")})
+    marks = item.supervision or {}
+    if open_ and marks.get("listed"):
+        listed = last("listing")
+        found.append({"kind": "listed", "event": listed, "who": who(listed),
+                      "until": _day(marks.get("listed_until"))})
+    if open_ and item.extension_count:
+        approved = last("approve_extension")
+        found.append({"kind": "extended", "event": approved, "who": who(approved),
+                      "count": item.extension_count})
+    return found
+
+
+def _day(value: str | None) -> dt.date | None:
+    """A stored ISO date as a date (None when absent or unreadable)."""
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 def _observation_seen(uow, actor, observation_id: int | None) -> int | None:
