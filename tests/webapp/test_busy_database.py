@@ -98,7 +98,12 @@ def test_a_20000_item_settle_under_concurrent_posts_answers_no_500(sanhu, world)
     def note(kind: str, response) -> None:
         with lock:
             statuses[(kind, response.status_code)] += 1
-            if response.status_code >= 500:
+            # a request that waited out the busy timeout (a machine so loaded that one
+            # batch of the settle outlasts it) gets the designed answer: 503, retry
+            # later, nothing saved; anything else of 500 or above is a fault
+            busy = (response.status_code == 503 and response.headers.get("Retry-After")
+                    and "数据库" in response.get_data(as_text=True))
+            if response.status_code >= 500 and not busy:
                 problems.append(f"{kind} {response.status_code}: "
                                 f"{response.get_data(as_text=True)[:200]}")
 
