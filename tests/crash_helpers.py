@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from announce_helpers import forget_announcements
 from sqlalchemy import func, insert, select
 
 from ledger.core.models import Item, JobRun, Notification
@@ -42,6 +43,7 @@ def items_due(app, world, deadlines: dict[str, int], when: dt.datetime) -> dict[
                                 responsible_user_id=world[f"sec_{village}"].id,
                                 category="deadline",
                                 deadline=dt.date.fromisoformat(deadline))
+        forget_announcements(app)
         with app.uow() as uow:
             row = dict(uow.session.execute(select(Item.__table__).where(
                 Item.id == item.id)).mappings().one())

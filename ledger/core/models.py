@@ -667,9 +667,11 @@ class Notification(Base):
     __tablename__ = "notifications"
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    #: reminder, overdue, board, digest, report or test
+    #: reminder, overdue, board, digest, report, test, urge, …; a hand-over of an item:
+    #: ``ledger.items.announce.ANNOUNCEMENTS``
     kind: Mapped[str] = mapped_column(String(16))
-    #: why this user gets it: responsible, township, county, supervisor, report, digest
+    #: why this user gets it: responsible, township, county, supervisor, report, digest,
+    #: requester
     audience: Mapped[str] = mapped_column(String(16))
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
     #: the unfinished observation an ``observation`` reminder is about
@@ -714,6 +716,22 @@ class Delivery(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("notification_id", "channel"),)
+
+
+class NotificationOptOut(Base):
+    """A kind of notification a user does not want over one channel (e-mail or webhook).
+
+    Chosen on the account page; ``ledger.notify.reminders.queue_deliveries``
+    queues no delivery of that kind over that channel to the user.  The inbox
+    always has every kind.
+    """
+
+    __tablename__ = "notification_opt_outs"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    #: a ``Notification.kind``
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    #: ``email`` or ``webhook``
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
 class AppSetting(Base):

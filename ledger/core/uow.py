@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +21,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from ledger.core.errors import Conflict
 from ledger.core.evidence import EvidenceStore
 from ledger.core.settings import Settings
+
+
+class Announcer(Protocol):
+    """Where announcements go (``ledger.notify.reminders.Outbox``)."""
+
+    def announce(self, uow: UnitOfWork, rows: list[dict],
+                 held: list[int] | None) -> int: ...
+
+    def digest(self, uow: UnitOfWork, ids: list[int]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,8 @@ class UnitOfWork:
 
     def __init__(self, session_factory: sessionmaker, settings: Settings,
                  evidence: EvidenceStore, calendars: Callable[[Session], Any],
-                 clock: Callable[[], dt.datetime] | None = None) -> None:
+                 clock: Callable[[], dt.datetime] | None = None,
+                 announcer: Announcer | None = None) -> None:
         self.session_factory = session_factory
         #: where "now" comes from; only backfills (the demo, imports of old sheets) pass one
         self.clock = clock
@@ -46,6 +56,13 @@ class UnitOfWork:
         #: the working-day calendar of a session's database (``ledger.calendar``'s
         #: ``calendar_for``, passed in by ``bootstrap``: the core does not know the calendar)
         self._calendars = calendars
+        #: writes notifications and queues their deliveries in this transaction
+        #: (``ledger.notify.reminders.OUTBOX``, passed in by ``bootstrap``: the
+        #: ledger's services announce their events, the notifications sit above them)
+        self._announcer = announcer
+        #: set by a bulk act to a list: announcements reach the inbox at once and
+        #: their ids are kept here for one digest per recipient afterwards
+        self.held_announcements: list[int] | None = None
         self.session: Session
         #: > 0 inside ``one_transaction``: services' commits only flush
         self._shared = 0
@@ -97,6 +114,23 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+    def announce(self, rows: list[dict]) -> int:
+        """Write notification rows (with ``dedupe_key``) and queue their deliveries, in
+        this transaction; how many were new."""
+        if not rows:
+            return 0
+        return self._outbox().announce(self, rows, self.held_announcements)
+
+    def announce_digest(self, ids: list[int]) -> int:
+        """Send the e-mail and webhook copies of held announcements, one message per
+        recipient and kind; commits.  How many messages were queued."""
+        return self._outbox().digest(self, ids) if ids else 0
+
+    def _outbox(self) -> Announcer:
+        if self._announcer is None:
+            raise RuntimeError("this unit of work cannot announce (no announcer wired)")
+        return self._announcer
 
     # --- time and calendar --------------------------------------------------
 

@@ -12,6 +12,7 @@ from ledger.core.db import make_engine, make_session_factory
 from ledger.core.evidence import EvidenceStore
 from ledger.core.settings import Settings
 from ledger.core.uow import UnitOfWork
+from ledger.notify.reminders import OUTBOX
 
 
 @dataclass
@@ -26,7 +27,7 @@ class Sanhu:
     def uow(self, clock=None) -> UnitOfWork:
         """A new unit of work; ``clock`` only for backfilling history (see UnitOfWork)."""
         return UnitOfWork(self.session_factory, self.settings, self.evidence, calendar_for,
-                          clock)
+                          clock, OUTBOX)
 
     def dispose(self) -> None:
         self.engine.dispose()

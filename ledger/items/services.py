@@ -49,6 +49,7 @@ from ledger.core.models import (
 )
 from ledger.core.rulebook import require_inputs
 from ledger.core.uow import UnitOfWork
+from ledger.items.announce import announcements
 from ledger.items.search import append_terms, terms
 from ledger.items.workflow import (
     ITEM_LEVELS,
@@ -139,6 +140,7 @@ class ItemSnapshot:
 
     #: what the guards, the rules and the services read (not the long texts or timestamps)
     __slots__ = ("id", "number", "state", "submitted", "submitted_by_id", "unit_id",
+                 "responsible_user_id",
                  "city_id", "county_id", "township_id", "village_id", "deadline",
                  "closed_at", "resolution", "pending_extension", "rejection_count",
                  "extension_count", "version", "search_terms")
@@ -252,8 +254,10 @@ def _transition(uow: UnitOfWork, item_id: int, actor: Actor, event: str, *,
 def _apply_transition(uow: UnitOfWork, item: ItemSnapshot, actor: Actor, event: str, ctx,
                       changes: dict, note: str | None, staged: Sequence[StagedFile]
                       ) -> ItemResult:
-    """Fire, write the version-checked update, move the staged files in, record, commit."""
+    """Fire, write the version-checked update, move the staged files in, record, announce
+    (``ledger.items.announce``), commit."""
     from_status, old_version = item.status, item.version
+    before = {"pending_extension": item.pending_extension}
     old_state, old_submitted = item.state, item.submitted
     fire(item, event, actor, ctx)
     for name, value in changes.items():
@@ -276,8 +280,11 @@ def _apply_transition(uow: UnitOfWork, item: ItemSnapshot, actor: Actor, event: 
     # only now do the files enter the store; if the commit below still fails, the
     # unreferenced blobs are removed by the daily evidence_gc job
     blobs = [(uow.evidence.commit(s), s.name) for s in staged]
-    _history(uow, item, actor, event, from_status, note,
-             {k: _jsonable(v) for k, v in changes.items() if k not in NOT_HISTORY}, blobs)
+    event_id = _history(uow, item, actor, event, from_status, note,
+                        {k: _jsonable(v) for k, v in changes.items() if k not in NOT_HISTORY},
+                        blobs)
+    uow.announce(announcements(uow.session, item, actor, event, event_id, note, changes,
+                               before))
     uow.commit()
     return ItemResult(item.id, item.number, item.status, item.version)
 
@@ -754,15 +761,28 @@ def bulk(uow_factory: Callable[[], UnitOfWork], item_ids: Iterable[int],
     """Run one event over many items, each in its own transaction and history entry.
 
     One item's refusal never blocks the others; the result says, per item,
-    what happened.
+    what happened.  Each item's announcements reach the inbox with the item;
+    their e-mail and webhook copies go out at the end, one message per
+    recipient and kind (``UnitOfWork.announce_digest``), so nobody gets
+    hundreds of e-mails for one bulk act.
     """
-    results = []
-    for item_id in item_ids:
-        with uow_factory() as uow:
-            try:
-                results.append(BulkResult(item_id, True, action(uow, item_id, actor, **kwargs)))
-            except DomainError as exc:
-                results.append(BulkResult(item_id, False, error=exc))
+    results: list[BulkResult] = []
+    held: list[int] = []
+    try:
+        for item_id in item_ids:
+            with uow_factory() as uow:
+                uow.held_announcements = []
+                try:
+                    results.append(BulkResult(item_id, True,
+                                              action(uow, item_id, actor, **kwargs)))
+                except DomainError as exc:
+                    results.append(BulkResult(item_id, False, error=exc))
+                else:  # committed: the ids are the item's announcements
+                    held += uow.held_announcements
+    finally:  # also when an unexpected error stops the loop: what was done is told
+        if held:
+            with uow_factory() as uow:
+                uow.announce_digest(held)
     return results
 
 

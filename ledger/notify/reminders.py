@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from sqlalchemy import (
@@ -27,7 +28,10 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    delete,
+    exists,
     func,
+    insert,
     literal,
     null,
     select,
@@ -45,6 +49,7 @@ from ledger.core.models import (
     Delivery,
     Item,
     Notification,
+    NotificationOptOut,
     Report,
     Role,
     Unit,
@@ -368,28 +373,41 @@ def _remind_overdue(uow: UnitOfWork, now: dt.datetime, today: dt.date, every: in
                                  key=key, offset=-rows.c.late)
 
 
+def _wanted(n, channel: str):
+    """The recipient has not turned this kind off for ``channel`` (the account page)."""
+    o = NotificationOptOut
+    return ~exists().where(o.user_id == n.user_id, o.kind == n.kind,
+                           o.channel == literal(channel, String))
+
+
 def queue_deliveries(uow: UnitOfWork, settings: NotifySettings,
-                     created_at: dt.datetime) -> dict[str, int]:
-    """Deliveries for the notifications created at ``created_at``: one statement per channel.
+                     created_at: dt.datetime, ids: list[int] | None = None,
+                     channels: Sequence[str] = CHANNELS) -> dict[str, int]:
+    """Deliveries for the notifications created at ``created_at`` (or those of ``ids``)
+    over ``channels``: one statement per channel.
 
     The inbox copy is ``sent`` at once; e-mail goes to recipients with an address;
     the webhook (one group) gets the responsible person's copy only, so a group
-    sees each reminder once and not once per recipient.
+    sees each reminder once and not once per recipient.  Neither goes out for a
+    kind the recipient turned off for that channel (``NotificationOptOut``).
     """
     now = literal(created_at, DateTime(timezone=True))
     n, u = Notification, User
-    fresh = n.created_at == now
+    fresh = n.created_at == now if ids is None else n.id.in_(ids)
     plans = {"inbox": (select(n.id, _text("inbox"), _text("sent"), now, null(), now)
                        .where(fresh))}
     if settings.email_enabled:
         plans["email"] = (select(n.id, _text("email"), _text("queued"), now, now, null())
                           .join(u, u.id == n.user_id)
-                          .where(fresh, u.email.is_not(None), u.email != ""))
+                          .where(fresh, u.email.is_not(None), u.email != "",
+                                 _wanted(n, "email")))
     if settings.webhook_enabled:
         plans["webhook"] = (select(n.id, _text("webhook"), _text("queued"), now, now, null())
-                            .where(fresh, n.audience == "responsible"))
+                            .where(fresh, n.audience == "responsible", _wanted(n, "webhook")))
     counts = {}
     for channel, source in plans.items():
+        if channel not in channels:
+            continue
         ins = dialect_insert(uow.session, Delivery.__table__).from_select(
             ["notification_id", "channel", "status", "created_at", "next_attempt_at", "sent_at"],
             source).on_conflict_do_nothing(index_elements=["notification_id", "channel"])
@@ -548,6 +566,137 @@ def notify_rows(uow: UnitOfWork, rows: list[dict]) -> int:
     if count:
         queue_deliveries(uow, notify_settings(uow), now)
     return count
+
+
+def announce(uow: UnitOfWork, rows: list[dict], held: list[int] | None = None) -> int:
+    """Insert the announcements of one event (each once by its ``dedupe_key``) and queue
+    the deliveries of those that are new, without committing; returns how many were new.
+
+    The ledger's services call it (through ``UnitOfWork.announce``) in the
+    transaction of the event, so an event and its announcements are written
+    together or not at all.  With ``held`` (a bulk act) only the inbox copy is
+    queued and the new ids are appended to ``held`` for ``bulk_digest``.
+    """
+    if not rows:
+        return 0
+    now = uow.now()
+    for row in rows:
+        row.setdefault("created_at", now)
+        row.setdefault("audience", row["kind"])
+        row["title"] = row["title"][:200]
+    # parameters apart from the statement: its compiled form is cached across events
+    ins = (dialect_insert(uow.session, Notification.__table__)
+           .on_conflict_do_nothing(index_elements=["dedupe_key"])
+           .returning(Notification.__table__.c.id))
+    ids = list(uow.session.execute(ins, rows).scalars())
+    if ids and held is None:
+        queue_deliveries(uow, notify_settings(uow), now, ids)
+    elif ids:
+        queue_deliveries(uow, notify_settings(uow), now, ids, channels=("inbox",))
+        held.extend(ids)
+    return len(ids)
+
+
+#: item numbers listed in a digest's body at most
+DIGEST_NUMBERS = 200
+
+
+def bulk_digest(uow: UnitOfWork, ids: list[int]) -> int:
+    """After a bulk act: the e-mail and webhook copies of its held announcements, one
+    message per recipient and kind instead of one per item; commits.
+
+    A recipient told of a single item gets that announcement as usual; for more,
+    a digest notification lists the items' numbers.  It is written read (the
+    inbox has every item's own message already) and goes out over e-mail and
+    webhook only, by the same settings and the recipient's choices.
+    Returns how many notifications were queued for those channels.
+    """
+    n = Notification
+    found = []
+    for start in range(0, len(ids), 500):
+        found += uow.session.execute(
+            select(n.id, n.user_id, n.kind, n.audience, n.title, Item.number)
+            .outerjoin(Item, Item.id == n.item_id)
+            .where(n.id.in_(ids[start:start + 500])).order_by(n.id)).all()
+    groups: dict[tuple[int, str], list] = {}
+    for row in found:
+        groups.setdefault((row.user_id, row.kind), []).append(row)
+    now = uow.now()
+    singles = [rows[0].id for rows in groups.values() if len(rows) == 1]
+    digests = []
+    for (user_id, kind), rows in groups.items():
+        if len(rows) < 2:
+            continue
+        numbers = [r.number or "" for r in rows]
+        head = rows[0].title.split("：")[0]
+        body = "、".join(numbers[:DIGEST_NUMBERS])
+        if len(numbers) > DIGEST_NUMBERS:
+            body += f" 等 {len(numbers)} 项"
+        audiences = {r.audience for r in rows}
+        digests.append({
+            "user_id": user_id, "kind": kind,
+            "audience": "responsible" if "responsible" in audiences else rows[0].audience,
+            "title": f"{head}：共 {len(rows)} 项"[:200], "body": body,
+            "dedupe_key": f"bulk:{rows[0].id}:{user_id}", "created_at": now, "read_at": now,
+        })
+    settings = notify_settings(uow)
+    outward = tuple(c for c in CHANNELS if c != "inbox")
+    if digests:
+        ins = (dialect_insert(uow.session, Notification.__table__)
+               .on_conflict_do_nothing(index_elements=["dedupe_key"])
+               .returning(Notification.__table__.c.id))
+        singles += list(uow.session.execute(ins, digests).scalars())
+    if singles:
+        queue_deliveries(uow, settings, now, singles, channels=outward)
+    uow.commit()
+    return len(singles)
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """What the ledger's services announce through (``UnitOfWork.announce``)."""
+
+    def announce(self, uow: UnitOfWork, rows: list[dict], held: list[int] | None) -> int:
+        return announce(uow, rows, held)
+
+    def digest(self, uow: UnitOfWork, ids: list[int]) -> int:
+        return bulk_digest(uow, ids)
+
+
+OUTBOX = Outbox()
+
+
+# --- choices of the user --------------------------------------------------------
+
+#: the channels a user may turn a kind off for (the inbox has every kind)
+OPTIONAL_CHANNELS = ("email", "webhook")
+
+
+def opt_outs(uow: UnitOfWork, user_id: int) -> set[tuple[str, str]]:
+    """The (kind, channel) pairs the user turned off."""
+    return {(kind, channel) for kind, channel in uow.session.execute(
+        select(NotificationOptOut.kind, NotificationOptOut.channel)
+        .where(NotificationOptOut.user_id == user_id))}
+
+
+def set_opt_outs(uow: UnitOfWork, user_id: int, kinds: Sequence[str],
+                 off: Iterable[tuple[str, str]]) -> None:
+    """Store the user's choices for ``kinds``: exactly the pairs ``off`` are turned off; commits.
+
+    Choices for kinds not in ``kinds`` stay as they are.
+    """
+    off = set(off)
+    unknown = {pair for pair in off
+               if pair[0] not in kinds or pair[1] not in OPTIONAL_CHANNELS}
+    if unknown:
+        raise ValidationError("unknown kind or channel", fields={"kinds": "unknown"})
+    uow.session.execute(delete(NotificationOptOut).where(
+        NotificationOptOut.user_id == user_id, NotificationOptOut.kind.in_(list(kinds))))
+    if off:
+        uow.session.execute(insert(NotificationOptOut.__table__), [
+            {"user_id": user_id, "kind": kind, "channel": channel}
+            for kind, channel in sorted(off)])
+    uow.commit()
 
 
 # --- the inbox -----------------------------------------------------------------

@@ -56,9 +56,9 @@ def test_reminders_reach_a_real_smtp_server(sanhu, world):
                             .values(email="sec111@village.example"))
         uow.commit()
     with SmtpReceiver() as smtp:
+        overdue_item(sanhu, world)
         configure(sanhu, smtp_host="127.0.0.1", smtp_port=smtp.port, email_enabled=True,
                   smtp_from="sanhu@county.example")
-        overdue_item(sanhu, world)
         assert sweep(sanhu).deliveries["email"] == 1
         result = deliver_now(sanhu.uow, T0)
     assert (result.sent, result.failed) == (1, 0)
@@ -72,8 +72,8 @@ def test_reminders_reach_a_real_smtp_server(sanhu, world):
 
 def test_the_webhook_posts_the_group_robot_text_shape(sanhu, world):
     with HttpReceiver() as hook:
-        configure(sanhu, webhook_url=hook.url, webhook_enabled=True)
         overdue_item(sanhu, world)
+        configure(sanhu, webhook_url=hook.url, webhook_enabled=True)
         sweep(sanhu)
         assert deliver_now(sanhu.uow, T0).sent == 1
     [body] = hook.bodies
@@ -83,8 +83,8 @@ def test_the_webhook_posts_the_group_robot_text_shape(sanhu, world):
 
 def test_a_receiver_failing_twice_gets_the_message_once_after_backoff(sanhu, world):
     with HttpReceiver(fail_first=2) as hook:
-        configure(sanhu, webhook_url=hook.url, webhook_enabled=True)
         overdue_item(sanhu, world)
+        configure(sanhu, webhook_url=hook.url, webhook_enabled=True)
         sweep(sanhu)
         passes = []
         for minutes in (0, 0.5, 1, 2, 3, 10):
@@ -107,8 +107,8 @@ def test_a_receiver_failing_twice_gets_the_message_once_after_backoff(sanhu, wor
 def test_after_the_last_attempt_a_delivery_stays_failed_and_visible(sanhu, world, monkeypatch):
     monkeypatch.setattr(delivery, "MAX_ATTEMPTS", 2)
     with HttpReceiver(fail_first=100) as hook:
-        configure(sanhu, webhook_url=hook.url, webhook_enabled=True)
         overdue_item(sanhu, world)
+        configure(sanhu, webhook_url=hook.url, webhook_enabled=True)
         sweep(sanhu)
         for minutes in (0, 1, 5, 60, 600):
             deliver_now(sanhu.uow, T0 + dt.timedelta(minutes=minutes))
@@ -120,8 +120,8 @@ def test_after_the_last_attempt_a_delivery_stays_failed_and_visible(sanhu, world
 
 def test_a_robot_error_code_counts_as_a_failure(sanhu, world):
     with HttpReceiver(answer={"errcode": 310000, "errmsg": "keywords not in content"}) as hook:
-        configure(sanhu, webhook_url=hook.url, webhook_enabled=True)
         overdue_item(sanhu, world)
+        configure(sanhu, webhook_url=hook.url, webhook_enabled=True)
         sweep(sanhu)
         result = deliver_now(sanhu.uow, T0)
     assert result.failed == 1
@@ -131,8 +131,8 @@ def test_a_robot_error_code_counts_as_a_failure(sanhu, world):
 def test_a_delivery_left_sending_by_a_crashed_worker_is_taken_over_after_the_lease(sanhu,
                                                                                    world):
     with HttpReceiver() as hook:
-        configure(sanhu, webhook_url=hook.url, webhook_enabled=True)
         overdue_item(sanhu, world)
+        configure(sanhu, webhook_url=hook.url, webhook_enabled=True)
         sweep(sanhu)
         [row] = rows(sanhu, "webhook")
         with sanhu.uow() as uow:
@@ -146,8 +146,8 @@ def test_a_delivery_left_sending_by_a_crashed_worker_is_taken_over_after_the_lea
 
 
 def test_a_channel_switched_off_keeps_its_queued_deliveries_for_later(sanhu, world):
-    configure(sanhu, webhook_url="http://127.0.0.1:9/", webhook_enabled=True)
     overdue_item(sanhu, world)
+    configure(sanhu, webhook_url="http://127.0.0.1:9/", webhook_enabled=True)
     sweep(sanhu)
     configure(sanhu, webhook_enabled=False)
     result = deliver_now(sanhu.uow, T0)

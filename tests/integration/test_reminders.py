@@ -88,7 +88,9 @@ def test_every_day_the_sweep_creates_exactly_the_reminders_due_and_a_rerun_nothi
         assert first.total == len(EXPECTED.get(day, ()))
         assert sweep(any_sanhu, day).total == 0
     with any_sanhu.uow() as uow:
-        total = uow.session.scalar(text("SELECT count(*) FROM notifications"))
+        # besides the announcement of the assignment to the secretary
+        total = uow.session.scalar(text("SELECT count(*) FROM notifications"
+                                        " WHERE kind <> 'assigned'"))
     assert total == sum(len(v) for v in EXPECTED.values())
 
 
@@ -167,29 +169,31 @@ def test_deliveries_are_queued_per_enabled_channel(any_sanhu, any_world):
         uow.session.execute(update(User).where(User.username.in_(["sec_V111", "town_T11"]))
                             .values(email="someone@example.org"))
         uow.commit()
+    make_item(any_sanhu, any_world, "V111", "2026-11-20")  # announced in the inbox only
     with any_sanhu.uow() as uow:
         reminders.set_notify_settings(uow, smtp_host="127.0.0.1", email_enabled=True,
                                       webhook_url="http://127.0.0.1:9/hook",
                                       webhook_enabled=True, webhook_allow_internal=True)
-    make_item(any_sanhu, any_world, "V111", "2026-11-20")
     result = sweep(any_sanhu, "2026-11-25")
     # three recipients; two have an address; the group webhook gets one copy
     assert result.deliveries == {"inbox": 3, "email": 2, "webhook": 1}
     with any_sanhu.uow() as uow:
         statuses = sorted(uow.session.execute(select(Delivery.channel, Delivery.status)).all())
-    assert statuses == [("email", "queued")] * 2 + [("inbox", "sent")] * 3 + \
+    assert statuses == [("email", "queued")] * 2 + [("inbox", "sent")] * 4 + \
         [("webhook", "queued")]
 
 
 def test_the_inbox_lists_counts_and_marks_read_only_the_users_own(any_sanhu, any_world):
     make_item(any_sanhu, any_world, "V111", "2026-11-20")
+    sec, town = any_world["sec_V111"].id, any_world["town_T11"].id
+    with any_sanhu.uow() as uow:
+        assert reminders.mark_read(uow, sec) == 1  # the announcement of the assignment
     for day in ("2026-11-13", "2026-11-19", "2026-11-25"):
         sweep(any_sanhu, day)
-    sec, town = any_world["sec_V111"].id, any_world["town_T11"].id
     with any_sanhu.uow() as uow:
         assert reminders.unread_count(uow, sec) == 3
         inbox = reminders.list_inbox(uow, sec)
-        assert [n["offset_days"] for n in inbox] == [-3, 1, 5]
+        assert [n["offset_days"] for n in inbox] == [-3, 1, 5, None]
         others = [n["id"] for n in reminders.list_inbox(uow, town)]
         assert reminders.mark_read(uow, sec, others) == 0  # not theirs: nothing happens
     with any_sanhu.uow() as uow:
@@ -205,7 +209,7 @@ def test_the_inbox_lists_counts_and_marks_read_only_the_users_own(any_sanhu, any
         read = uow.session.scalars(select(Delivery.status).join(
             Notification, Notification.id == Delivery.notification_id)
             .where(Notification.user_id == sec)).all()
-    assert read == ["read"] * 3
+    assert read == ["read"] * 4
 
 
 def test_the_overdue_digest_counts_each_supervisors_scope_once_a_day(any_sanhu, any_world):

@@ -147,6 +147,8 @@ def test_opening_the_quarterly_cycle_twice_for_the_same_period_changes_nothing(a
 
 
 def test_the_reminder_job_runs_once_a_day_and_a_forced_rerun_adds_nothing(any_sanhu, any_world):
+    from announce_helpers import forget_announcements
+
     from ledger.items import services
 
     with time_machine.travel(at(2026, 11, 2, 9, 0), tick=False):
@@ -158,6 +160,7 @@ def test_the_reminder_job_runs_once_a_day_and_a_forced_rerun_adds_nothing(any_sa
             services.assign(uow, item.id, any_world["town_T11"],
                             responsible_user_id=any_world["sec_V111"].id,
                             category="deadline", deadline=dt.date(2026, 11, 9))
+        forget_announcements(any_sanhu)
         assert jobs.reminder_sweep(any_sanhu) == "ok"
         assert jobs.reminder_sweep(any_sanhu) == "skipped"
         assert run_now(any_sanhu, "reminder_sweep") == "ok"

@@ -29,7 +29,13 @@ from conftest import build_world  # tests/ is on sys.path: pytest inserts the ro
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import event as tally
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 from sqlalchemy import select
 
 from ledger.core.actors import Actor
@@ -260,6 +266,7 @@ class WorkflowMachine(RuleBasedStateMachine):
         """Someone (anyone) records a finding on some unit."""
         self.record_one(data, likely=False)
 
+    @precondition(lambda self: self.item_ids)  # the first finding may have been refused
     @rule(data=st.data())
     def fire_event(self, data: st.DataObject) -> None:
         """Someone (anyone) fires some event on some item, perhaps after some days."""
@@ -291,6 +298,7 @@ class WorkflowMachine(RuleBasedStateMachine):
             assert actor.sees(item), f"{actor.username} changed an item out of scope"
             assert result.version == item.version + 1
 
+    @precondition(lambda self: self.item_ids)
     @rule(data=st.data())
     def fire_another_event(self, data: st.DataObject) -> None:
         """The same as ``fire_event``: two rules, so events come twice as often as findings."""

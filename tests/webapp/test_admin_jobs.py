@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from announce_helpers import forget_announcements
 from receivers import HttpReceiver, SmtpReceiver, free_port
 from sqlalchemy import func, select, update
 from web_fixtures import csrf_token, sign_in
@@ -44,6 +45,7 @@ def overdue_item(sanhu, world, village: str = "V111") -> int:
         with sanhu.uow() as uow:
             services.assign(uow, item.id, town, responsible_user_id=world[f"sec_{village}"].id,
                             category="deadline", deadline=dt.date(2026, 11, 20))
+    forget_announcements(sanhu)
     return item.id
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from announce_helpers import forget_announcements
 from sqlalchemy import select
 from web_fixtures import csrf_token
 
@@ -29,6 +30,7 @@ def item_for_sec111(sanhu, world, description: str, deadline: dt.date) -> str:
         with sanhu.uow() as uow:
             services.assign(uow, item.id, town, responsible_user_id=world["sec_V111"].id,
                             category="deadline", deadline=deadline)
+    forget_announcements(sanhu)
     return item.number
 
 

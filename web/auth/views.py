@@ -17,6 +17,7 @@ import time
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -36,12 +37,14 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from ledger.core.actors import Actor
 from ledger.core.errors import ValidationError as DomainValidationError
 from ledger.core.models import Unit, User
+from ledger.items.announce import KINDS
+from ledger.notify import reminders
 from ledger.org import throttle
 from ledger.org.passwords import MAX_LENGTH, password_problem
 from web.auth.devices import known_device, remember_device
 from web.auth.next_target import safe_next
 from web.core.extensions import login_manager, sanhu
-from web.core.labels import ROLE_LABELS
+from web.core.labels import HANDOVER_LABELS, ROLE_LABELS
 from web.core.password_text import password_message
 
 bp = Blueprint("auth", __name__)
@@ -189,8 +192,38 @@ def account():
             flash(_("Your password has been changed. Other sessions have been signed out."),
                   "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form,
+    return render_template("auth/account.html", form=form, choices=ChoicesForm(),
+                           rows=_choice_rows(),
                            role=ROLE_LABELS.get(current_user.user.role, current_user.user.role))
+
+
+class ChoicesForm(FlaskForm):
+    """Which kinds of message reach the user by e-mail and webhook (the checkboxes are
+    built from the kinds in the template; the form carries the CSRF token)."""
+
+
+def _choice_rows() -> list[dict]:
+    """Per kind of hand-over: its label and whether each optional channel is on."""
+    with sanhu().uow() as uow:
+        off = reminders.opt_outs(uow, current_user.actor.id)
+    return [{"kind": kind, "label": HANDOVER_LABELS[kind],
+             "channels": {c: (kind, c) not in off for c in reminders.OPTIONAL_CHANNELS}}
+            for kind in KINDS]
+
+
+@bp.route("/account/notifications", methods=["POST"])
+@login_required
+def notification_choices():
+    """Store which kinds of message reach the user by e-mail and webhook (a box left
+    unticked turns that kind off for that channel; the inbox always has every kind)."""
+    if not ChoicesForm().validate_on_submit():
+        abort(400)
+    off = {(kind, channel) for kind in KINDS for channel in reminders.OPTIONAL_CHANNELS
+           if request.form.get(f"{kind}:{channel}") != "on"}
+    with sanhu().uow() as uow:
+        reminders.set_opt_outs(uow, current_user.actor.id, KINDS, off)
+    flash(_("Your choices of messages have been saved."), "success")
+    return redirect(url_for("auth.account", _anchor="notifications"))
 
 
 @bp.route("/language", methods=["POST"])

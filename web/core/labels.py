@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 #: roles as people call them (SPEC §2)
@@ -32,3 +33,31 @@ CLASS_LABELS = {"demonstration": _l("Demonstration (示范)"), "middle": _l("Mid
 DEADLINE_HELP = _l("A date (2026-12-31, 2026年12月31日 or 12月31日), N days (10天 or 10d) or "
                    "N working days (10个工作日 or 10w; w means working days), at most two "
                    "years ahead.")
+
+#: the hand-overs of an item announced to the people concerned
+#: (``ledger.items.announce.KINDS``): the inbox's badges and the account page's choices
+HANDOVER_LABELS = {
+    "assigned": _l("Assigned"), "reassigned": _l("Reassigned"),
+    "submitted": _l("Submitted as resolved"), "rejected": _l("Returned"),
+    "verified": _l("Verified"), "closed": _l("Closed"), "reopened": _l("Reopened"),
+    "ext_requested": _l("Extension requested"), "ext_approved": _l("Extension approved"),
+    "ext_denied": _l("Extension denied"),
+}
+
+
+def handover_title(kind: str, number: str) -> str | None:
+    """The title of a hand-over's announcement in the user's language (None: not one)."""
+    titles = {
+        "assigned": lambda: _("Assigned to you: %(number)s", number=number),
+        "reassigned": lambda: _("Reassigned to you: %(number)s", number=number),
+        "submitted": lambda: _("Submitted for verification: %(number)s", number=number),
+        "rejected": lambda: _("Returned for more work: %(number)s", number=number),
+        "verified": lambda: _("Verified, ready to close: %(number)s", number=number),
+        "closed": lambda: _("Closed: %(number)s", number=number),
+        "reopened": lambda: _("Reopened at the follow-up check: %(number)s", number=number),
+        "ext_requested": lambda: _("Extension requested: %(number)s", number=number),
+        "ext_approved": lambda: _("Extension approved: %(number)s", number=number),
+        "ext_denied": lambda: _("Extension denied: %(number)s", number=number),
+    }
+    make = titles.get(kind)
+    return make() if make is not None else None

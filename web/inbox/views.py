@@ -18,6 +18,7 @@ from flask_wtf import FlaskForm
 
 from ledger.notify import reminders
 from web.core.extensions import sanhu
+from web.core.labels import HANDOVER_LABELS, handover_title
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 PER_PAGE = 20
@@ -31,6 +32,7 @@ KIND_LABELS = {
     "test": _l("Test"),
     "observation": _l("Observation"),
     "notice": _l("Notice (通报)"),
+    **HANDOVER_LABELS,
 }
 
 
@@ -41,6 +43,8 @@ class ActionForm(FlaskForm):
 def title_for(note: dict) -> str:
     """The notification's title in the user's language (the stored text when unknown)."""
     kind, offset, number = note.get("kind"), note.get("offset_days"), note.get("item_number")
+    if number and kind in HANDOVER_LABELS:
+        return handover_title(kind, number) or note["title"]
     if not number or offset is None:
         return note["title"]
     if kind == "reminder":
