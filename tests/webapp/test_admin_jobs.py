@@ -132,7 +132,8 @@ def test_run_now_runs_the_reminder_sweep_once_and_shows_the_outcome(sanhu, world
         html = text(response)
         assert "“整改时限提醒(每日)”已执行成功" in html
         row = html[html.index('id="job-reminder_sweep"'):html.index('id="job-overdue_digest"')]
-        assert "outcome-ok" in row and "2026-11-25" in row and "SweepResult" in row
+        assert "outcome-ok" in row and "2026-11-25" in row and "提醒：" in row
+        assert "SweepResult" not in row  # the result in words, not its repr
         assert notifications_of(sanhu, "sec_V111") == 1
         client.post("/admin/jobs/reminder_sweep/run", data={"csrf_token": token})
     assert notifications_of(sanhu, "sec_V111") == 1  # idempotent: the same reminder once
@@ -439,3 +440,18 @@ def test_the_inbox_and_the_admin_pages_work_the_same_on_both_databases(any_sanhu
     assert html.count('class="delivery ') == 3 and "status-read" in html
     with any_sanhu.uow() as uow:
         assert reminders.notify_settings(uow).reminder_offsets == (3, 0)
+
+
+def test_job_results_and_the_sign_in_prompt_read_in_chinese(app, client):
+    from web.admin.jobs import detail_words
+
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert detail_words("DeliverResult(sent=3, failed=1, lost_race=0, deferred=2, "
+                            "errors=[])") == ("已发送：3，失败：1，已由另一进程处理：0，"
+                                              "留待下一轮：2")
+        assert detail_words("{'units': 12, 'seconds': 0.41}") == "单位数：12，秒：0.41"
+        assert detail_words("SweepResult(notifications={'5': 3, '-1': 2}, "
+                            "deliveries={'email': 4})") == "提醒：5，待投递：4"
+        assert detail_words("ok") == "ok" and detail_words(None) == ""
+    page = client.get("/ledger/", follow_redirects=True).get_data(as_text=True)
+    assert "请先登录再查看此页面。" in page and "Please log in" not in page

@@ -6,6 +6,8 @@ city may run one; admins of lower units see the page read-only.
 
 from __future__ import annotations
 
+import re
+
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from babel.dates import get_month_names
@@ -86,6 +88,39 @@ def trigger_words(trigger) -> str | None:
              months=format_list([names[m] for m in months], locale=locale))
 
 
+#: the figures the jobs report (``job_runs.detail``), as people read them
+DETAIL_LABELS = {
+    "sent": _l("sent"), "failed": _l("failed"), "lost_race": _l("taken by another worker"),
+    "deferred": _l("left for the next pass"), "errors": _l("errors"),
+    "late": _l("sent late (caught up)"), "reminded": _l("reminded"), "units": _l("units"),
+    "seconds": _l("seconds"), "removed": _l("removed"), "kept": _l("kept"),
+    "bytes": _l("bytes freed"), "files": _l("files"),
+    "notifications": _l("reminders"), "deliveries": _l("deliveries queued"),
+}
+#: ``DeliverResult(sent=1, failed=0, errors=[])`` or ``{'units': 3, 'seconds': 0.2}``
+_REPR = re.compile(r"^\w+\((?P<body>.*)\)$", re.S)
+_PAIR = re.compile(r"'?(\w+)'?\s*[=:]\s*(\[[^\]]*\]|\{[^}]*\}|[^,]+)")
+
+
+def detail_words(detail: str | None) -> str:
+    """A job's recorded result in the user's language: its figures named, not a repr."""
+    text = (detail or "").strip()
+    match = _REPR.match(text)
+    body = match.group("body") if match else (
+        text[1:-1] if text.startswith("{") and text.endswith("}") else None)
+    if body is None:
+        return text
+    parts = []
+    for key, value in _PAIR.findall(body):
+        value = value.strip()
+        if value in ("[]", "0") and key == "errors":
+            continue
+        if value.startswith("{"):  # counts by offset or channel: their total
+            value = str(sum(int(n) for n in re.findall(r":\s*(\d+)", value)))
+        parts.append(f"{DETAIL_LABELS.get(key, key)}{_(': ')}{value}")
+    return _(", ").join(parts) if parts else text
+
+
 @bp.route("/jobs")
 @login_required
 def jobs():
@@ -97,6 +132,9 @@ def jobs():
         row["label"] = job_name(row["id"], row["name"])
         row["words"] = trigger_words(triggers.get(row["id"]))
         row["outcome_label"] = str(OUTCOMES.get(row["last_outcome"], row["last_outcome"] or ""))
+        row["detail_words"] = detail_words(row.get("last_detail"))
+        row["run_key_words"] = (_("latest run") if row.get("last_run_key") == "latest"
+                                else row.get("last_run_key"))
         row["runnable"] = row["id"] in RUNNABLE
     return render_template("admin/jobs.html", jobs=rows,
                            may_run=may_run_jobs(current_user.actor))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
 from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
@@ -25,6 +26,8 @@ def init_app(app: Flask) -> None:
     upload_limits.init_app(app)  # ahead of the CSRF check, which reads the whole form
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     bootstrap.init_app(app)
