@@ -64,7 +64,7 @@ def test_the_supervisor_filters_the_board_interviews_and_issues_a_notice(
     page.get_by_label("约谈结果").fill("表态两周内整改到位")
     page.get_by_label("整改跟进时限").fill("2026-12-31")
     submit(page, page.get_by_role("button", name="约谈"))
-    expect(page.locator(".act-summary")).to_have_text(re.compile(r"^\s*共 1 条,已完成 1 条"))
+    expect(page.locator(".act-summary")).to_have_text(re.compile(r"^\s*共 1 条，已完成 1 条"))
     submit(page, page.get_by_role("link", name="查看记录"))
     expect(page.locator(".record-details")).to_contain_text("王建国")
     details = page.locator(".record-details").inner_text()
@@ -85,7 +85,7 @@ def test_the_supervisor_filters_the_board_interviews_and_issues_a_notice(
     page.get_by_label("标题").fill("关于东山县逾期未整改问题的通报")
     page.get_by_label("通报正文").fill("以下问题逾期未整改,予以通报,请相关单位立即整改。")
     submit(page, page.get_by_role("button", name="通报"))
-    expect(page.locator(".act-summary")).to_have_text(re.compile(r"^\s*共 2 条,已完成 2 条"))
+    expect(page.locator(".act-summary")).to_have_text(re.compile(r"^\s*共 2 条，已完成 2 条"))
     page.locator("#open-notice").click()
     page.wait_for_url(re.compile(r".*/board/notices/\d+$"))
     with demo_sanhu.uow() as uow:

@@ -47,3 +47,27 @@ def test_no_message_is_translated_differently_in_two_catalogs():
                     seen.setdefault(message.id, {})[po.name] = message.string
     clashes = {msgid: files for msgid, files in seen.items() if len(set(files.values())) > 1}
     assert not clashes, f"one message, two translations (the first file would win): {clashes}"
+
+
+def test_chinese_translations_use_full_width_punctuation():
+    """，：；？！（） beside Chinese text, not their ASCII forms; CSV syntax shown for
+    typing (``日期,holiday|workday,名称``, ``类型[,名称]``) keeps its literal commas."""
+    import re
+
+    from babel.messages.pofile import read_po
+
+    han = "[\u3400-\u9fff]"
+    ascii_beside_chinese = re.compile(
+        rf"{han}\s*[,:;?!(]|[,;?!)]\s*{han}|\(\s*{han}|{han}\s*\)")
+    found = []
+    for po in sorted((TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as f:
+            for message in read_po(f):
+                strings = message.string if isinstance(message.string, tuple) else (
+                    message.string,)
+                for text in strings:
+                    checked = re.sub(r"[^\s，：。]*(holiday|workday|类型\[)[^\s，：。]*", "",
+                                     text or "")
+                    if ascii_beside_chinese.search(checked):
+                        found.append(f"{po.name}: {text}")
+    assert not found, "ASCII punctuation in Chinese text:\n" + "\n".join(found)

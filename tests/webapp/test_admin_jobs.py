@@ -107,7 +107,7 @@ def test_the_jobs_page_lists_every_job_with_its_trigger_and_next_run(sanhu, worl
     for spec in job_specs(sanhu.settings):
         assert f'id="job-{spec.id}"' in html
     row = html[html.index('id="job-reminder_sweep"'):html.index('id="job-overdue_digest"')]
-    assert "整改时限提醒(每日)" in row and "每天 07:30" in row and "2026/11/26 07:30" in row
+    assert "整改时限提醒（每日）" in row and "每天 07:30" in row and "2026/11/26 07:30" in row
     assert "从未执行" in row and "立即执行" in row
     row = html[html.index('id="job-open_village_quarterly"'):]
     assert "一月、四月、七月和十月" in row and "2027/1/1 00:05" in row
@@ -130,7 +130,7 @@ def test_run_now_runs_the_reminder_sweep_once_and_shows_the_outcome(sanhu, world
         response = client.post("/admin/jobs/reminder_sweep/run", data={"csrf_token": token},
                                follow_redirects=True)
         html = text(response)
-        assert "“整改时限提醒(每日)”已执行成功" in html
+        assert "“整改时限提醒（每日）”已执行成功" in html
         row = html[html.index('id="job-reminder_sweep"'):html.index('id="job-overdue_digest"')]
         assert "outcome-ok" in row and "2026-11-25" in row and "提醒：" in row
         assert "SweepResult" not in row  # the result in words, not its repr
@@ -337,7 +337,7 @@ def test_the_test_email_reaches_a_real_smtp_server(sanhu, world, signed_in):
         post_settings(client, smtp_host="127.0.0.1", smtp_port=str(smtp.port),
                       smtp_from="sanhu@city.example")
         html = text(send_test(client, "email", "office@county.example"))
-    assert "测试消息已发送(电子邮件)" in html
+    assert "测试消息已发送（电子邮件）" in html
     assert smtp.envelopes == [("sanhu@city.example", ["office@county.example"])]
     assert "测试消息" in smtp.messages[0]["Subject"]
 
@@ -352,7 +352,7 @@ def test_the_test_message_reaches_a_real_webhook(sanhu, world, signed_in):
     with HttpReceiver() as hook:
         post_settings(client, webhook_url=hook.url, webhook_allow_internal="y")
         html = text(send_test(client, "webhook"))
-    assert "测试消息已发送(Webhook)" in html
+    assert "测试消息已发送（Webhook）" in html
     [body] = hook.bodies
     assert body["msgtype"] == "text" and "Sanhu test message" in body["text"]["content"]
 
@@ -362,16 +362,16 @@ def test_a_failing_receiver_shows_the_error(sanhu, world, signed_in):
     with HttpReceiver(fail_first=5) as hook:
         post_settings(client, webhook_url=hook.url, webhook_allow_internal="y")
         html = text(send_test(client, "webhook"))
-    assert "测试消息发送失败(Webhook)" in html and "HTTP Error 500" in html
+    assert "测试消息发送失败（Webhook）" in html and "HTTP Error 500" in html
     post_settings(client, smtp_host="127.0.0.1", smtp_port=str(free_port()))
     html = text(send_test(client, "email", "office@county.example"))
-    assert "测试消息发送失败(电子邮件)" in html and "ConnectionRefusedError" in html
+    assert "测试消息发送失败（电子邮件）" in html and "ConnectionRefusedError" in html
 
 
 def test_the_inbox_test_goes_to_the_admins_own_inbox(sanhu, world, signed_in):
     client = signed_in("admin")
     html = text(send_test(client, "inbox"))
-    assert "测试消息已发送(站内消息)" in html
+    assert "测试消息已发送（站内消息）" in html
     assert notifications_of(sanhu, "admin") == 1
     assert "Sanhu test message" in text(client.get("/inbox/"))
 

@@ -83,7 +83,7 @@ def test_bulk_assign_reports_each_item_and_changes_only_those_that_may_change(
     # outside the scope: "not found", and its number is not shown
     assert got[f"#{foreign}"] == "未找到。" and number(sanhu, foreign) not in html
     assert got["#999999"] == "未找到。"
-    assert "共 5 条,已完成 2 条。" in html
+    assert "共 5 条，已完成 2 条。" in html
     for item_id, sec in ((a, "sec_V111"), (b, "sec_V112")):
         done = item(sanhu, item_id)
         assert (done.state, done.category, done.responsible_user_id, done.deadline.isoformat()) \

@@ -243,7 +243,7 @@ def test_the_menu_offers_the_dashboard_to_staff_and_supervisors(dash, signed_in)
 def test_the_village_secretary_home_shows_the_village_panel(dash, signed_in):
     html = page(signed_in("sec_V111"), "/")
     panel = re.search(r'id="village-panel".*?</section>', html, re.S).group(0)
-    assert "本村数据" in panel and "50.0%" in panel and "已整改 2 项,按期 1 项" in panel
+    assert "本村数据" in panel and "50.0%" in panel and "已整改 2 项，按期 1 项" in panel
     assert 'href="/dashboard/"' in panel and "数据更新于" in panel
     assert "village-panel" not in page(signed_in("town_T11"), "/")
 

@@ -92,7 +92,7 @@ def test_an_overdue_item_says_so_at_the_top(sanhu, world, signed_in):
         html = signed_in("sec_V111").get(f"/items/{item_id}").get_data(as_text=True)
     shown = banners(html)
     assert list(shown) == ["overdue"]
-    assert re.search(r"逾期 5 天\(\d+ 个工作日\)", shown["overdue"])
+    assert re.search(r"逾期 5 天（\d+ 个工作日）", shown["overdue"])
 
 
 def test_an_extension_awaiting_a_decision_is_shown_at_the_top(sanhu, world, signed_in):
