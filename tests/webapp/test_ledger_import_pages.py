@@ -222,3 +222,20 @@ def test_without_the_rows_as_read_the_confirmation_reads_the_file(app, signed_in
         "filename": "old.csv"})
     assert 'id="import-created"' in client.get(done.headers["Location"]).get_data(as_text=True)
     assert items(app) == 2
+
+
+def test_an_import_refused_by_its_second_check_lists_the_problems(app, signed_in, world):
+    from sqlalchemy import update
+
+    from ledger.core.models import LedgerImport
+    from ledger.items.ledger_import import start_job
+
+    client = signed_in("county_K1")
+    with app.extensions["sanhu"].uow() as uow:
+        job_id = start_job(uow, world["county_K1"], "old.xlsx", "0" * 64)
+        uow.session.execute(update(LedgerImport).values(state="refused", outcome={
+            "count": 3, "problems": [[2, "unit", "unknown unit", "X"]]}))
+        uow.commit()
+    page = client.get(f"/items/import/{job_id}").get_data(as_text=True)
+    assert 'id="import-problems"' in page and "找不到该单位" in page
+    assert "另有 2 个问题未列出" in page  # three problems, one kept
