@@ -26,7 +26,7 @@ from ledger.instance.bootstrap import Sanhu, bootstrap
 from ledger.instance.migrate import upgrade
 from ledger.org.directory import add_unit, add_user
 
-pytest_plugins = ["browser_fixtures", "web_fixtures"]
+pytest_plugins = ["browser_fixtures", "web_fixtures", "api_fixtures"]
 
 PG_ENV = "SANHU_TEST_DATABASE_URL"
 PG_SKIP = f"{PG_ENV} is not set: no PostgreSQL server to test against"

@@ -38,7 +38,7 @@ def _secret_key(settings: Settings) -> str:
 def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
                config: dict | None = None) -> Flask:
     """Build the Flask app for ``settings`` (default: from the environment)."""
-    from web import admin
+    from web import admin, api
     from web.auth import sessions as auth_sessions
     from web.auth import views as auth
     from web.core import errors, extensions, file_labels, i18n, inputs, layout, logs, security
@@ -103,4 +103,5 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     app.register_blueprint(ops.bp)
     inbox.init_app(app)
     app.register_blueprint(inbox.bp)
+    api.init_app(app)  # last: it wraps the error handlers above for /api/
     return app

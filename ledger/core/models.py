@@ -734,6 +734,31 @@ class NotificationOptOut(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
+class ApiToken(Base):
+    """A personal access token for the JSON API (``ledger.org.tokens``).
+
+    Only the SHA-256 of the secret is kept; the token acts as its user with the
+    user's role, unit and scope.  It stops working when it expires, is revoked,
+    the user is disabled, or the user's ``session_version`` moves on (a password
+    change, an admin's reset, a change of role or unit).
+    """
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    #: the first characters of the token, shown in lists so a user can tell tokens apart
+    prefix: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the user's ``session_version`` when the token was made
+    session_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
 class AppSetting(Base):
     """A setting editable from the admin pages (reminder offsets, SMTP, webhook).
 

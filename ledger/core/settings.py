@@ -78,6 +78,10 @@ class Settings:
     smtp_tls: str = "none"
     #: group robot webhook (WeCom or DingTalk); empty: no webhook channel
     webhook_url: str = ""
+    #: requests one API token (or one address without a token) may make per minute
+    api_rate_per_minute: int = 600
+    #: where the API's rate counts live: "memory://" (per process) or e.g. "redis://host"
+    api_rate_storage: str = "memory://"
     #: let the webhook post to loopback and link-local addresses (an intranet robot here)
     webhook_allow_internal: bool = False
     #: how late a missed scheduled run may still run once (seconds)
@@ -151,6 +155,9 @@ class Settings:
             smtp_from=env.get("SANHU_SMTP_FROM") or base.smtp_from,
             smtp_tls=env.get("SANHU_SMTP_TLS") or base.smtp_tls,
             webhook_url=env.get("SANHU_WEBHOOK_URL", base.webhook_url),
+            api_rate_per_minute=max(1, _int(env, "SANHU_API_RATE_PER_MINUTE",
+                                            base.api_rate_per_minute)),
+            api_rate_storage=env.get("SANHU_API_RATE_STORAGE") or base.api_rate_storage,
             webhook_allow_internal=env.get("SANHU_WEBHOOK_ALLOW_INTERNAL", "0") == "1",
             scheduler_grace_seconds=_int(env, "SANHU_SCHEDULER_GRACE_SECONDS",
                                          base.scheduler_grace_seconds),

@@ -476,3 +476,48 @@ def home_items(session: Session, actor: Actor, flt: ItemFilter | None = None, *,
     rows, total = page_rows(session, base, SORTS[sort], today=today,
                             warning_days=warning_days, per_page=max(1, per_page))
     return Page(rows, min(total, COUNT_CAP), total > COUNT_CAP, 1, per_page, cap=COUNT_CAP)
+
+
+def items_after(session: Session, actor: Actor, flt: ItemFilter | None = None, *,
+                today: dt.date, limit: int = 50, after: tuple | None = None,
+                updated_since: dt.datetime | None = None,
+                warning_days: int = 3) -> tuple[list[dict], tuple | None]:
+    """A keyset page of the actor's ledger, for clients that pull (the API).
+
+    Without ``updated_since`` the items come by id; with it, only those changed at
+    or after that instant, oldest change first (ties by id), so a client can pull
+    everything changed since its last pull and remember where it stopped.
+    ``after`` is the key of the last row of the previous page: ``(id,)`` or
+    ``(updated_at, id)``.  Returns the rows and the key of the last row when
+    more may follow (None on the last page).
+    """
+    flt = flt or ItemFilter()
+    limit = max(1, min(limit, 500))
+    base = scoped_items(session, actor, flt, today, warning_days)
+    if updated_since is not None:
+        since = updated_since.astimezone(dt.UTC)
+        base = base.where(Item.updated_at >= since)
+        order = (Item.updated_at, Item.id)
+        if after is not None:
+            stamp, last_id = after
+            base = base.where(or_(Item.updated_at > stamp,
+                                  and_(Item.updated_at == stamp, Item.id > last_id)))
+    else:
+        order = (Item.id,)
+        if after is not None:
+            base = base.where(Item.id > after[0])
+    ids = [row[0] for row in session.execute(base.order_by(*order).limit(limit + 1))]
+    more = len(ids) > limit
+    ids = ids[:limit]
+    by_id = {r["id"]: r for r in item_rows(session, ids, today, warning_days)} if ids else {}
+    rows = [by_id[i] for i in ids]
+    if not more or not rows:
+        return rows, None
+    last = rows[-1]
+    return rows, ((_utc(last["updated_at"]), last["id"]) if updated_since is not None
+                  else (last["id"],))
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive UTC; PostgreSQL aware values."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

@@ -26,8 +26,8 @@ from ledger.items.workflow import ITEM_LEVELS
 from ledger.observations.access import get_observation
 from ledger.supervision.board import withheld_notes
 from web.core.labels import CATEGORY_LABELS, ROLE_LABELS, SEVERITY_LABELS, SOURCE_LABELS
+from web.core.uploads import KeptFile
 from web.items.forms import EVENT_FORMS, EVENT_LABELS
-from web.items.uploads import KeptFile
 from web.supervision.views import item_card as supervision_card
 
 #: the record form's cycle choices besides the cycles: the open cycle of the unit's kind

@@ -22,9 +22,9 @@ from web.core.domain_text import apply_field_errors, explain
 from web.core.extensions import sanhu
 from web.core.files import send_private
 from web.core.inputs import to_int
+from web.core.uploads import keep, kept_from_request, stage
 from web.items import page as item_page
 from web.items.forms import EVENT_FORMS, EVENT_LABELS, RecordForm
-from web.items.uploads import keep, kept_from_request, stage
 
 bp = Blueprint("items", __name__, url_prefix="/items")
 

@@ -44,12 +44,14 @@ def stage(uow: UnitOfWork, storage) -> StagedFile:
     return uow.evidence.stage(storage.stream, storage.filename)
 
 
-def keep(uow: UnitOfWork, staged: StagedFile) -> KeptFile:
-    """Keep a staged file for the retry and sign a fresh token for it."""
+def keep(uow: UnitOfWork, staged: StagedFile, user_id: int | None = None) -> KeptFile:
+    """Keep a staged file for the retry and sign a fresh token for it (for ``user_id``,
+    by default the signed-in user)."""
     kept = uow.evidence.keep(staged)
     blob = kept.blob
+    owner = current_user.user.id if user_id is None else user_id
     token = _signer().dumps([kept.kept_id, blob.sha256, blob.size, blob.mime, blob.kind,
-                             kept.name, current_user.user.id])
+                             kept.name, owner])
     return KeptFile(token, kept.name, blob.size, blob.mime)
 
 
@@ -58,16 +60,25 @@ def kept_from_request(uow: UnitOfWork) -> list[StagedFile]:
 
     Tokens that are forged, expired, another user's, or whose file is gone are ignored.
     """
+    return kept_files(uow, request.form.getlist(FIELD), current_user.user.id)
+
+
+def kept_files(uow: UnitOfWork, tokens: list[str], user_id: int,
+               missing: list[str] | None = None) -> list[StagedFile]:
+    """The kept files ``tokens`` name for ``user_id``; the tokens that name none (forged,
+    expired, another user's, gone) are skipped, or listed in ``missing`` when given."""
     kept = []
-    for token in request.form.getlist(FIELD):
+    for token in tokens:
         try:
-            kept_id, sha, size, mime, kind, name, user_id = _signer().loads(
+            kept_id, sha, size, mime, kind, name, owner = _signer().loads(
                 token, max_age=int(KEPT_MAX_AGE.total_seconds()))
         except (BadSignature, ValueError, TypeError):
-            continue
-        if user_id != current_user.user.id:
-            continue
-        staged = uow.evidence.kept(kept_id, StoredBlob(sha, size, mime, kind), name)
+            kept_id = owner = None
+        staged = None
+        if kept_id is not None and owner == user_id:
+            staged = uow.evidence.kept(kept_id, StoredBlob(sha, size, mime, kind), name)
         if staged is not None:
             kept.append(staged)
+        elif missing is not None:
+            missing.append(token)
     return kept
