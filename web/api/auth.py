@@ -78,4 +78,7 @@ def _authenticate() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from web.api.limits import limit_body
+
+    app.before_request(limit_body)
     app.before_request(_authenticate)

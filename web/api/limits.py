@@ -9,7 +9,7 @@ the API answers 429 (``rate-limited``) with ``Retry-After``.
 
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask, abort, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -30,6 +30,25 @@ limiter = Limiter(key_func=_key, default_limits=[], headers_enabled=True)
 
 def _rate() -> str:
     return f"{sanhu().settings.api_rate_per_minute} per minute"
+
+
+#: the largest JSON body any API call takes (uploads have the evidence limit)
+JSON_MAX_BYTES = 256 * 1024
+#: room for a multipart upload's part headers
+FORM_OVERHEAD = 16 * 1024
+
+
+def limit_body() -> None:
+    """Bound what an API request may send before anything reads it (413 problem)."""
+    if not request.path.startswith("/api/"):
+        return
+    if request.endpoint == "api_items.Uploads":
+        limit = sanhu().settings.evidence_max_bytes + FORM_OVERHEAD
+    else:
+        limit = JSON_MAX_BYTES
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        abort(413, f"The request is larger than the limit of {limit} bytes.")
 
 
 def init_app(app: Flask) -> None:
