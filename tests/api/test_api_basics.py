@@ -7,12 +7,12 @@ import datetime as dt
 import re
 
 import time_machine
-from sqlalchemy import update
-
 from api_fixtures import make_token
+from sqlalchemy import update
+from web_fixtures import csrf_token
+
 from ledger.core.models import User
 from ledger.org import tokens
-from web_fixtures import csrf_token
 
 
 def test_the_openapi_document_is_3_1_and_describes_the_items_api(client):
