@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+from zoneinfo import ZoneInfo
 
 from samples import make_png
 
@@ -155,3 +157,21 @@ def test_recording_twice_with_one_idempotency_key_records_once(api_as, world):
     second = town.post("/api/v1/items", json=body)
     assert first.status_code == 201 and second.status_code == 200
     assert first.json["id"] == second.json["id"]
+
+
+def test_the_list_takes_the_ledger_lists_filters(api_as, world):
+    town = api_as("town_T11")
+    mine = _record(town, world.units["V111"].id, "围墙破损").json
+    _record(town, world.units["V112"].id, "档案缺失")
+    by_unit = town.get(f"/api/v1/items?unit={world.units['V111'].id}").json["items"]
+    assert [i["id"] for i in by_unit] == [mine["id"]]
+    by_text = town.get("/api/v1/items?q=围墙").json["items"]
+    assert [i["id"] for i in by_text] == [mine["id"]]
+    local = dt.datetime.fromisoformat(mine["created_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    month = f"{local:%Y-%m}"
+    assert len(town.get(f"/api/v1/items?found_month={month}").json["items"]) == 2
+    assert town.get("/api/v1/items?found_month=1999-01").json["items"] == []
+    assert town.get("/api/v1/items?status=closed").json["items"] == []
+    bad = town.get("/api/v1/items?status=nonsense&standard_category=x-1")
+    assert bad.status_code == 422 and {"status", "standard_category"} <= set(bad.json["errors"])
+    assert town.get("/api/v1/items?standard_category=basic-3").status_code == 200

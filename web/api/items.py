@@ -108,6 +108,14 @@ def _with_etag(body: dict, status: int = 200, headers: dict | None = None):
     return body, status, {"ETag": etag(body["version"]), **(headers or {})}
 
 
+def _standard_category(raw: str | None) -> dict:
+    """``basic-3`` → category 3 of the basic standards (as the ledger list reads it)."""
+    if not raw:
+        return {}
+    set_, _, number = raw.partition("-")
+    return {"standard_set": set_, "standard_category": int(number)}
+
+
 # --- cursors ---------------------------------------------------------------------------
 
 
@@ -150,7 +158,9 @@ class Items(MethodView):
                          category=args.get("category"), overdue=args.get("overdue"),
                          light=args.get("light"), outcome=args.get("outcome"),
                          responsible_user_id=args.get("responsible_user"),
-                         text=args.get("q"))
+                         found_month=args.get("found_month"),
+                         closed_month=args.get("closed_month"),
+                         text=args.get("q"), **_standard_category(args.get("standard_category")))
         after = _decode_cursor(args["cursor"], since is not None) if args.get("cursor") else None
         app = sanhu()
         with app.uow() as uow:

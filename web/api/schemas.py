@@ -61,6 +61,13 @@ class ItemListArgs(ma.Schema):
     overdue = f.Boolean()
     light = f.String(validate=v.OneOf(("red", "yellow", "green")))
     outcome = f.String(validate=v.OneOf(OUTCOMES))
+    standard_category = f.String(
+        validate=v.Regexp(r"^(basic|demonstration)-[1-9][0-9]?$"),
+        metadata={"description": "One category of one set of standards, e.g. basic-3"})
+    found_month = f.String(validate=v.Regexp(r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
+                           metadata={"description": "Recorded in this month, e.g. 2026-11"})
+    closed_month = f.String(validate=v.Regexp(r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
+                            metadata={"description": "Closed in this month, e.g. 2026-11"})
     responsible_user = f.Integer(validate=v.Range(min=1, max=2**31 - 1))
     q = f.String(validate=v.Length(max=100), metadata={"description": "Text search"})
     updated_since = f.AwareDateTime(
