@@ -157,7 +157,9 @@ DEPTH = 4
 EVERY = re.compile(r"^/observations/cycles/\d+$|^/results/cycles/\d+/ranking$")
 #: links that are not pages to check: downloads, exports, stored files, signing out
 NOT_A_PAGE = re.compile(r"\.(xlsx|csv|zip|pdf|png|jpe?g)$|/evidence/|/photos/|/plan-files/"
-                        r"|/files/|/logout$")
+                        r"|/files/|/logout$"
+                        # the JSON API and its (English, Swagger UI) developer docs
+                        r"|^/api/")
 LINKS = "els => els.filter(a => !a.hasAttribute('download')).map(a => a.href)"
 
 
