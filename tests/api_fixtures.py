@@ -53,3 +53,18 @@ def api_as(app, sanhu, world):
             made[name] = ApiClient(app.test_client(), make_token(sanhu, world[name]))
         return made[name]
     return make
+
+
+@pytest.fixture
+def any_api_as(any_sanhu, any_world):
+    """``api_as`` on SQLite and on PostgreSQL (when configured)."""
+    from web import create_app
+
+    app = create_app(sanhu=any_sanhu)
+    made: dict[str, ApiClient] = {}
+
+    def make(name: str) -> ApiClient:
+        if name not in made:
+            made[name] = ApiClient(app.test_client(), make_token(any_sanhu, any_world[name]))
+        return made[name]
+    return make

@@ -29,7 +29,8 @@ def test_a_wrong_token_is_refused(client):
     assert "<html" not in response.get_data(as_text=True).lower()
 
 
-def test_the_whole_journey_of_a_problem_over_the_api(api_as, world):
+def test_the_whole_journey_of_a_problem_over_the_api(any_api_as, any_world):
+    api_as, world = any_api_as, any_world
     town, sec, county = api_as("town_T11"), api_as("sec_V111"), api_as("county_K1")
     village = world.units["V111"].id
     created = _record(town, village)
@@ -125,7 +126,8 @@ def test_bad_input_answers_422_with_field_messages(api_as, world):
     assert unknown.status_code == 422 and "deadline" in unknown.json["errors"]
 
 
-def test_pulling_changes_since_a_time_with_cursor_pages(api_as, world):
+def test_pulling_changes_since_a_time_with_cursor_pages(any_api_as, any_world):
+    api_as, world = any_api_as, any_world
     town = api_as("town_T11")
     ids = [_record(town, world.units["V111"].id, f"问题{i}").json["id"] for i in range(5)]
     seen, cursor = [], None
