@@ -170,3 +170,15 @@ def test_records_come_in_cursor_pages(sanhu, world, api_as):
     rest = sup.get(f"/api/v1/supervision/records?item={item_id}&limit=2"
                    f"&cursor={first['next_cursor']}").json
     assert [r["id"] for r in rest["records"]] == [ids[0]] and rest["next_cursor"] is None
+
+
+def test_a_notice_is_numbered_and_only_supervisors_issue_it(sanhu, world, api_as):
+    item_id = make_overdue(sanhu, world, "V111")
+    assert act(api_as("county_K1"), item_id, "notice", {"title": "通报", "body": "正文"}
+               ).status_code == 403
+    issued = act(api_as("sup_K1"), item_id, "notice", {"title": "关于逾期整改的通报",
+                                                       "body": "村111逾期未整改。"})
+    assert issued.status_code == 201, issued.get_data(as_text=True)
+    assert issued.json["notice_id"] and "号" in issued.json["number"]
+    assert issued.json["item"]["supervision"]["notices"] == [issued.json["number"]]
+    assert "Location" not in issued.headers  # a notice is no supervision record
