@@ -814,6 +814,22 @@ def inbox_page(uow: UnitOfWork, user_id: int, *, unread_only: bool = False, page
     return InboxPage(rows, page, per_page, total, unread)
 
 
+def inbox_after(uow: UnitOfWork, user_id: int, *, unread_only: bool = False,
+                before_id: int | None = None, limit: int = 50) -> list[dict]:
+    """The user's own notifications older than ``before_id``, newest first: the inbox
+    page's rows in cursor pages (for the API)."""
+    q = (select(*_inbox_columns())
+         .outerjoin(Item, Item.id == Notification.item_id)
+         .where(Notification.user_id == user_id)
+         .order_by(Notification.id.desc())
+         .limit(max(1, min(limit, 500))))
+    if unread_only:
+        q = q.where(Notification.read_at.is_(None))
+    if before_id is not None:
+        q = q.where(Notification.id < before_id)
+    return [dict(row._mapping) for row in uow.session.execute(q)]
+
+
 def own_notification(uow: UnitOfWork, user_id: int, notification_id: int) -> dict | None:
     """One notification of the user (None when it does not exist or is someone else's)."""
     row = uow.session.execute(

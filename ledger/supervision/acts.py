@@ -112,6 +112,23 @@ def board_actions(actor: Actor, state: str | None = None) -> list[str]:
             and (state is None or ACTIONS[a].states is None or state in ACTIONS[a].states)]
 
 
+def record_changes(record: SupervisionRecord, actor: Actor) -> list[str]:
+    """The changes the actor's role may make to a record in its current status: an
+    inquiry's ``reply``; a listing's ``lift_request``, or ``lift_approve`` and
+    ``lift_deny`` (never by whoever requested the lifting).  The actor must also see
+    every item of the record, which the caller checks."""
+    details = record.details or {}
+    changes = []
+    if record.kind == "inquiry" and record.status == "open" and may(actor, "inquiry_reply"):
+        changes.append("reply")
+    if record.kind == "listing" and record.status == "active" and may(actor, "request_lift"):
+        changes.append("lift_request")
+    if (record.kind == "listing" and record.status == "lift_requested"
+            and may(actor, "approve_lift") and details.get("lift_requested_by") != actor.id):
+        changes += ["lift_approve", "lift_deny"]
+    return changes
+
+
 def _require_role(actor: Actor, action: str) -> ActionRule:
     rule = ACTIONS[action]
     if actor.role not in rule.roles:

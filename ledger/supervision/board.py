@@ -311,6 +311,47 @@ def record_view(session: Session, actor: Actor, record_id: int) -> RecordView:
     return RecordView(record, ids, complete, details)
 
 
+def records_after(session: Session, actor: Actor, *, kind: str | None = None,
+                  status: str | None = None, item_id: int | None = None,
+                  before_id: int | None = None, limit: int = 50) -> list[RecordView]:
+    """The records with at least one item in the actor's scope, newest first, each as
+    the actor may read it (``record_view``'s rules), older than ``before_id``."""
+    link = SupervisionRecordItem
+    mine = exists(select(link.item_id).join(Item, Item.id == link.item_id)
+                  .where(link.record_id == SupervisionRecord.id, actor.scope_clause(Item)))
+    query = (select(SupervisionRecord).where(mine).order_by(SupervisionRecord.id.desc())
+             .limit(max(1, min(limit, 500))))
+    if kind is not None:
+        query = query.where(SupervisionRecord.kind == kind)
+    if status is not None:
+        query = query.where(SupervisionRecord.status == status)
+    if item_id is not None:
+        query = query.where(exists(select(link.item_id).where(
+            link.record_id == SupervisionRecord.id, link.item_id == item_id)))
+    if before_id is not None:
+        query = query.where(SupervisionRecord.id < before_id)
+    records = list(session.scalars(query))
+    if not records:
+        return []
+    ids = [r.id for r in records]
+    seen: dict[int, list[int]] = {}
+    for record_id, seen_item in session.execute(
+            select(link.record_id, link.item_id).join(Item, Item.id == link.item_id)
+            .where(link.record_id.in_(ids), actor.scope_clause(Item))
+            .order_by(link.record_id, link.item_id)):
+        seen.setdefault(record_id, []).append(seen_item)
+    partial = _partial_records(session, actor, ids)
+    views = []
+    for record in records:
+        details = dict(record.details or {})
+        if record.id in partial:
+            shared = SHARED_DETAILS.get(record.kind, frozenset())
+            details = {k: v for k, v in details.items() if k in shared}
+        views.append(RecordView(record, seen.get(record.id, []), record.id not in partial,
+                                details))
+    return views
+
+
 def get_record(session: Session, actor: Actor, record_id: int
                ) -> tuple[SupervisionRecord, list[int]]:
     """A record and the ids of its items the actor sees (``NotFound`` when none).

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ledger.core.errors import ValidationError
 from ledger.org import admin as org_admin
+from ledger.org import tokens
 from ledger.org.directory import unit_in_scope
 from web.admin import bp
 from web.admin.forms import ActionForm, PasswordForm, ProfileForm, UserCreateForm, UserFilterForm
@@ -69,12 +70,20 @@ def _edit_page(user_id: int, form: ProfileForm | None = None,
     with sanhu().uow() as uow:
         user = org_admin.user_in_scope(uow.session, current_user.actor, user_id)
         unit = user.unit
+        now = uow.now()
+        user_tokens = [{"id": t.id, "name": t.name, "prefix": t.prefix,
+                        "created_at": t.created_at, "expires_at": t.expires_at,
+                        "last_used_at": t.last_used_at, "state": tokens.state_of(t, user, now)}
+                       for t in tokens.user_tokens_for_admin(uow, current_user.actor, user_id)]
     if form is None:
         form = ProfileForm(formdata=None, obj=user)
         form.unit.data = unit.code
     return render_template("admin/user_edit.html", user=user, unit=unit, form=form,
                            password_form=password_form or PasswordForm(formdata=None),
-                           action=ActionForm(), is_self=user.id == current_user.actor.id)
+                           action=ActionForm(), is_self=user.id == current_user.actor.id,
+                           tokens=user_tokens,
+                           revoke_url=lambda i: url_for("admin.revoke_token", user_id=user.id,
+                                                        token_id=i))
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -141,3 +150,18 @@ def reset_password(user_id: int):
                     name=user.username), "success")
             return redirect(url_for("admin.edit_user", user_id=user_id))
     return _edit_page(user_id, password_form=form)
+
+
+@bp.route("/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(user_id: int, token_id: int):
+    """Revoke one of a user's API tokens (a user or token outside the admin's area: 404)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    with sanhu().uow() as uow:
+        theirs = tokens.user_tokens_for_admin(uow, current_user.actor, user_id)
+        if token_id not in {t.id for t in theirs}:
+            abort(404)
+        tokens.revoke(uow, current_user.actor, token_id)
+    flash(_("The API token was revoked."), "success")
+    return redirect(url_for("admin.edit_user", user_id=user_id, _anchor="tokens"))

@@ -20,6 +20,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -31,7 +32,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, PasswordField, StringField
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from ledger.core.actors import Actor
@@ -39,7 +41,7 @@ from ledger.core.errors import ValidationError as DomainValidationError
 from ledger.core.models import Unit, User
 from ledger.items.announce import KINDS
 from ledger.notify import reminders
-from ledger.org import throttle
+from ledger.org import throttle, tokens
 from ledger.org.passwords import MAX_LENGTH, password_problem
 from web.auth.devices import known_device, remember_device
 from web.auth.next_target import safe_next
@@ -193,7 +195,9 @@ def account():
                   "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=form, choices=ChoicesForm(),
-                           rows=_choice_rows(),
+                           rows=_choice_rows(), tokens=_token_rows(), token_form=TokenForm(),
+                           revoke_form=RevokeForm(),
+                           revoke_url=lambda i: url_for("auth.revoke_token", token_id=i),
                            role=ROLE_LABELS.get(current_user.user.role, current_user.user.role))
 
 
@@ -224,6 +228,83 @@ def notification_choices():
         reminders.set_opt_outs(uow, current_user.actor.id, KINDS, off)
     flash(_("Your choices of messages have been saved."), "success")
     return redirect(url_for("auth.account", _anchor="notifications"))
+
+
+# --- API tokens ------------------------------------------------------------------------
+
+#: the lifetimes offered for a new token, in days
+TOKEN_DAYS = (30, 90, 180, 365)
+
+
+class TokenForm(FlaskForm):
+    """A new personal access token for the JSON API: its name and lifetime."""
+
+    name = StringField(_l("Name of the token"),
+                       description=_l("What it is for, e.g. the county's reporting script."),
+                       validators=[DataRequired(), Length(max=tokens.MAX_NAME)])
+    days = SelectField(_l("Valid for"), coerce=int, default=tokens.DEFAULT_DAYS,
+                       choices=[SelectChoice(d, _l("%(num)s days", num=d)) for d in TOKEN_DAYS])
+
+
+class RevokeForm(FlaskForm):
+    """A button that revokes a token (only the CSRF token)."""
+
+
+def _token_rows() -> list[dict]:
+    """The user's tokens as the account page lists them, with their state."""
+    user = current_user.user
+    with sanhu().uow() as uow:
+        now = uow.now()
+        return [{"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": t.created_at,
+                 "expires_at": t.expires_at, "last_used_at": t.last_used_at,
+                 "state": tokens.state_of(t, user, now)}
+                for t in tokens.list_for(uow, user.id)]
+
+
+@bp.route("/account/tokens", methods=["POST"])
+@login_required
+def new_token():
+    """Make a personal access token and show it this once.
+
+    The page is the answer to the POST itself (never stored, never put in the
+    session, ``Cache-Control: no-store``): reloading the account page shows only
+    the token's first characters.
+    """
+    form = TokenForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        for messages in form.errors.values():
+            for message in messages:
+                flash(message, "error")
+        return redirect(url_for("auth.account", _anchor="tokens"))
+    try:
+        with sanhu().uow() as uow:
+            made = tokens.create(uow, current_user.actor, name=form.name.data,
+                                 days=form.days.data)
+    except DomainValidationError as exc:
+        flash(_("You have too many API tokens; revoke one first.")
+              if exc.fields.get("name") == "too_many_tokens"
+              else _("This value is not accepted."), "error")
+        return redirect(url_for("auth.account", _anchor="tokens"))
+    response = make_response(render_template("auth/token_created.html", name=made.name,
+                                             secret=made.secret, expires_at=made.expires_at))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    """Revoke one of the user's own tokens (others' answer 404)."""
+    if not RevokeForm().validate_on_submit():
+        abort(400)
+    with sanhu().uow() as uow:
+        if token_id not in {t.id for t in tokens.list_for(uow, current_user.user.id)}:
+            abort(404)
+        tokens.revoke(uow, current_user.actor, token_id)
+    flash(_("The API token was revoked."), "success")
+    return redirect(url_for("auth.account", _anchor="tokens"))
 
 
 @bp.route("/language", methods=["POST"])

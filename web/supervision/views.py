@@ -327,19 +327,14 @@ def act(action: str):
 # --- records -------------------------------------------------------------------------
 
 
+CHANGE_FORMS: dict[str, type[FlaskForm]] = {
+    "reply": ReplyForm, "lift_request": LiftRequestForm, "lift_approve": LiftApproveForm,
+    "lift_deny": LiftDenyForm}
+
+
 def _record_forms(record, actor) -> dict[str, FlaskForm]:
-    details = record.details or {}
-    forms: dict[str, FlaskForm] = {}
-    if record.kind == "inquiry" and record.status == "open" and sup.may(actor, "inquiry_reply"):
-        forms["reply"] = ReplyForm(formdata=None)
-    if record.kind == "listing" and record.status == "active" and sup.may(actor,
-                                                                          "request_lift"):
-        forms["lift_request"] = LiftRequestForm(formdata=None)
-    if (record.kind == "listing" and record.status == "lift_requested"
-            and sup.may(actor, "approve_lift") and details.get("lift_requested_by") != actor.id):
-        forms["lift_approve"] = LiftApproveForm(formdata=None)
-        forms["lift_deny"] = LiftDenyForm(formdata=None)
-    return forms
+    return {change: CHANGE_FORMS[change](formdata=None)
+            for change in sup.record_changes(record, actor)}
 
 
 def _render_record(record_id: int, active: str | None = None, active_form=None,
