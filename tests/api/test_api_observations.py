@@ -3,10 +3,14 @@ one checklist line saved with its own version, and every refusal on the way."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from observation_helpers import fill, observation_of, standard_ids
+from samples import make_png
 
 from ledger.core.models import Item
+from ledger.observations import record
 from ledger.observations import services as obs_svc
 
 
@@ -28,15 +32,15 @@ def put_line(api, oid: int, standard_id: int, body: dict, etag: str | None):
 
 def test_a_township_starts_fills_and_confirms_a_record_over_the_api(api_as, sanhu, world, obs):
     town = api_as("town_T11")
-    record = town.get(path(obs))
-    assert record.status_code == 200
-    assert record.headers["ETag"] == f'"{record.json["version"]}"'
-    assert record.json["status"] == "planned" and record.json["events"] == ["start"]
-    assert record.json["unit"]["code"] == "V111"
-    assert record.json["observing_unit"]["code"] == "T11"
+    planned = town.get(path(obs))
+    assert planned.status_code == 200
+    assert planned.headers["ETag"] == f'"{planned.json["version"]}"'
+    assert planned.json["status"] == "planned" and planned.json["events"] == ["start"]
+    assert planned.json["unit"]["code"] == "V111"
+    assert planned.json["observing_unit"]["code"] == "T11"
 
     started = town.post(path(obs, "/events/start"), json={},
-                        headers={"If-Match": record.headers["ETag"]})
+                        headers={"If-Match": planned.headers["ETag"]})
     assert started.status_code == 200, started.get_data(as_text=True)
     assert started.json["status"] == "in_progress" and started.json["editable"] is True
     assert len(started.json["lines"]) == 42 and started.json["open_lines"] == 42
@@ -70,6 +74,19 @@ def test_a_township_starts_fills_and_confirms_a_record_over_the_api(api_as, sanh
     assert [h["event"] for h in body["history"]] == ["start", "submit", "confirm"]
     with sanhu.uow() as uow:
         assert uow.session.get(Item, body["findings"][0]["id"]).observation_id == obs
+
+    # reopening is for the level above the observer, with a reason
+    tag = confirmed.headers["ETag"]
+    assert town.post(path(obs, "/events/reopen"), json={"reason": "复核"},
+                     headers={"If-Match": tag}).status_code == 403
+    county = api_as("county_K1")
+    blank = county.post(path(obs, "/events/reopen"), json={}, headers={"If-Match": tag})
+    assert blank.status_code == 422 and "reason" in blank.json["errors"]
+    reopened = county.post(path(obs, "/events/reopen"), json={"reason": "复核"},
+                           headers={"If-Match": tag})
+    assert reopened.status_code == 200, reopened.get_data(as_text=True)
+    assert reopened.json["status"] == "in_progress" and reopened.json["score"] is None
+    assert reopened.json["history"][-1]["note"] == "复核"
 
 
 def test_an_event_without_if_match_is_428_and_a_stale_one_412_with_the_record(api_as, obs):
@@ -184,3 +201,24 @@ def test_a_village_secretary_sees_only_their_confirmed_record_and_404_for_the_re
             assert response.status_code == 404, response.get_data(as_text=True)
             assert response.json["type"] == "/api/v1/problems/not-found"
     assert sec.get(f"/api/v1/observations?unit={world.units['V112'].id}").status_code == 404
+
+
+def test_a_record_file_is_listed_and_downloaded_only_by_those_who_see_the_record(
+        api_as, sanhu, world, obs):
+    with sanhu.uow() as uow:
+        obs_svc.start(uow, obs, world["town_T11"])
+    sid = standard_ids(sanhu, obs)["basic:2"]
+    with sanhu.uow() as uow:
+        file_id = record.attach(uow, obs, world["town_T11"], data=io.BytesIO(make_png(3)),
+                                filename="牌子.png", standard_id=sid)
+    town = api_as("town_T11")
+    body = town.get(path(obs)).json
+    listed = {f["id"]: f for f in body["files"]}
+    assert listed[file_id]["name"] == "牌子.png" and listed[file_id]["standard_id"] == sid
+    assert town.get(path(obs, f"/lines/{sid}")).json["files"] == [file_id]
+    download = town.get(listed[file_id]["download"])
+    assert download.status_code == 200 and download.data == make_png(3)
+    download.close()
+    other = api_as("town_T12").get(listed[file_id]["download"])
+    assert other.status_code == 404
+    assert other.json["type"] == "/api/v1/problems/not-found"
