@@ -25,6 +25,7 @@ from ledger.core.models import (
     Standard,
     Unit,
 )
+from ledger.org.directory import unit_in_scope
 
 CONFIRMED = ObservationStatus.CONFIRMED.value
 HIGHLIGHT_SECTIONS = ("highlights", "experience")
@@ -86,6 +87,47 @@ def targets(session: Session, actor: Actor, cycle_id: int, *, status: str | None
     rows = [{"observation": o, "code": code, "name": name, "observer": obs_name}
             for o, code, name, obs_name in result]
     return TargetPage(cycle, rows, total, counts, page, pages)
+
+
+def observations_after(session: Session, actor: Actor, *, cycle_id: int | None = None,
+                       status: str | None = None, unit_id: int | None = None,
+                       limit: int = 50, after: int | None = None
+                       ) -> tuple[list[dict], int | None]:
+    """A keyset page (by id) of the observations the actor may list, for clients that
+    pull: the same visibility as the cycle pages (``visible``).
+
+    ``unit_id`` keeps the observations of that unit's subtree (``NotFound``
+    outside the scope), ``cycle_id`` those of one cycle (``NotFound`` for an
+    unknown cycle).  Returns the rows (the observation with its target's and
+    observer's code and name, and its cycle's period) and the id to continue
+    after when more may follow (None on the last page).
+    """
+    where = [visible(actor)]
+    if cycle_id is not None:
+        if session.get(Cycle, cycle_id) is None:
+            raise NotFound("no such cycle")
+        where.append(Observation.cycle_id == cycle_id)
+    if status is not None:
+        where.append(Observation.status == status)
+    if unit_id is not None:
+        unit = unit_in_scope(session, actor, unit_id)
+        where.append(getattr(Observation, f"{unit.level}_id") == unit.id)
+    if after is not None:
+        where.append(Observation.id > after)
+    limit = max(1, min(limit, 500))
+    target, observer = aliased(Unit), aliased(Unit)
+    result = session.execute(
+        select(Observation, target.code, target.name, observer.code, observer.name,
+               Cycle.period)
+        .join(target, target.id == Observation.unit_id)
+        .join(observer, observer.id == Observation.observing_unit_id)
+        .join(Cycle, Cycle.id == Observation.cycle_id)
+        .where(*where).order_by(Observation.id).limit(limit + 1)).all()
+    more = len(result) > limit
+    rows = [{"observation": o, "code": code, "name": name, "observer_code": obs_code,
+             "observer": obs_name, "period": period}
+            for o, code, name, obs_code, obs_name, period in result[:limit]]
+    return rows, (rows[-1]["observation"].id if more else None)
 
 
 def unit_path(session: Session, obs: Observation) -> list[str]:

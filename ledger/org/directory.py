@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.core.actors import Actor
@@ -112,3 +112,36 @@ def active_users(session: Session, unit_ids, roles) -> dict[int, list[int]]:
             .order_by(User.id)):
         out.setdefault(unit_id, []).append(user_id)
     return out
+
+
+def units_after(session: Session, actor: Actor, *, level: str | None = None,
+                parent_id: int | None = None, limit: int = 100, after: int | None = None
+                ) -> tuple[list[tuple[Unit, int]], int | None]:
+    """A keyset page (by id) of the units in the actor's subtree, for clients that pull.
+
+    ``parent_id`` keeps the direct children of that unit (``NotFound`` outside the
+    scope).  Each unit comes with its number of direct children.  Returns the rows
+    and the id to continue after when more may follow (None on the last page).
+    """
+    query = select(Unit).where(actor.scope_clause(Unit))
+    if level is not None:
+        query = query.where(Unit.level == level)
+    if parent_id is not None:
+        query = query.where(Unit.parent_id == unit_in_scope(session, actor, parent_id).id)
+    if after is not None:
+        query = query.where(Unit.id > after)
+    limit = max(1, min(limit, 500))
+    units = list(session.scalars(query.order_by(Unit.id).limit(limit + 1)))
+    more = len(units) > limit
+    units = units[:limit]
+    counts = child_counts(session, [u.id for u in units])
+    return [(u, counts.get(u.id, 0)) for u in units], (units[-1].id if more else None)
+
+
+def child_counts(session: Session, unit_ids: list[int]) -> dict[int, int]:
+    """How many direct children each of ``unit_ids`` has (absent: none)."""
+    if not unit_ids:
+        return {}
+    return dict(session.execute(
+        select(Unit.parent_id, func.count()).where(Unit.parent_id.in_(unit_ids))
+        .group_by(Unit.parent_id)).all())

@@ -33,7 +33,8 @@ you: your role, your unit, your area.  A signed-in browser may read, never write
 
 **Versions.** Items and observations carry their version as an `ETag`.  Every
 change needs `If-Match` with the ETag you read: 428 without it, 412 (with the
-current representation) when someone changed it meanwhile.
+current representation) when someone changed it meanwhile.  An observation's
+checklist lines are saved each on its own: a line's ETag is the line's version.
 
 **Errors** are `application/problem+json` (RFC 9457) with a stable `type`;
 the list is at `/api/v1/problems/`.
