@@ -48,7 +48,9 @@ def test_the_board_refuses_other_areas_other_roles_and_bad_filters(world, api_as
     assert bad.status_code == 422 and {"sort", "per_page"} <= set(bad.json["errors"])
 
 
-def test_urging_needs_if_match_and_a_stale_one_gets_the_current_item(sanhu, world, api_as):
+def test_urging_needs_if_match_and_a_stale_one_gets_the_current_item(any_sanhu, any_world,
+                                                                      any_api_as):
+    sanhu, world, api_as = any_sanhu, any_world, any_api_as
     item_id = make_overdue(sanhu, world, "V111")
     sup = api_as("sup_K1")
     path = f"/api/v1/items/{item_id}/supervision/urge"
@@ -96,7 +98,8 @@ def test_acts_are_refused_outside_the_area_for_other_roles_and_with_wrong_inputs
 
 
 def test_a_record_over_two_villages_hides_the_other_village_from_a_secretary(
-        sanhu, world, api_as):
+        any_sanhu, any_world, any_api_as):
+    sanhu, world, api_as = any_sanhu, any_world, any_api_as
     a, b = make_overdue(sanhu, world, "V111"), make_overdue(sanhu, world, "V121", "town_T12")
     sup = api_as("sup_K1")
     # the API acts on one item at a time; the page's act over both makes the shared record
