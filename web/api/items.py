@@ -46,6 +46,12 @@ EVENT_INPUTS: dict[str, frozenset[str]] = {
                      if p.kind is p.KEYWORD_ONLY and name != "expected_version")
     for event, fn in svc.EVENT_SERVICES.items()
 }
+#: the inputs each event cannot do without (keyword-only, no default)
+EVENT_REQUIRED: dict[str, frozenset[str]] = {
+    event: frozenset(name for name, p in inspect.signature(fn).parameters.items()
+                     if p.kind is p.KEYWORD_ONLY and p.default is p.empty)
+    for event, fn in svc.EVENT_SERVICES.items()
+}
 
 
 # --- representations -----------------------------------------------------------------
@@ -199,7 +205,10 @@ class ItemEvents(MethodView):
         return _with_etag(body)
 
 
-@blp.route("/items/<int:item_id>/events/<event>")
+@blp.route("/items/<int:item_id>/events/<event>", parameters=[
+    {"in": "path", "name": "event", "required": True,
+     "description": "A workflow event (GET /api/v1/items/{item_id}/events lists yours)",
+     "schema": {"type": "string", "enum": sorted(EVENT_INPUTS)}}])
 class FireEvent(MethodView):
     @blp.doc(parameters=[IF_MATCH])
     @blp.arguments(s.EventInput)
@@ -258,6 +267,10 @@ def _event_kwargs(uow, event: str, data: dict, item_id: int) -> dict:
         item = get_item(uow.session, actor(), item_id)
         person = default_responsible(uow.session, actor(), kwargs.get("unit_id") or item.unit_id)
         kwargs["responsible_user_id"] = person.id if person else None
+    missing = sorted(EVENT_REQUIRED[event] - kwargs.keys())
+    if missing:  # the services would fail on a call without them: say which are needed
+        raise ValidationError(f"{event} needs these inputs",
+                              fields={k: "required" for k in missing})
     return kwargs
 
 
