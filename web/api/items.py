@@ -84,13 +84,13 @@ def item_body(uow, item_id: int) -> dict:
         name, own_role = names[user_id]
         return {"id": user_id, "name": name, "role": role or own_role}
 
+    events = list(session.scalars(select(ItemEvent).where(ItemEvent.item_id == item.id)
+                                  .order_by(ItemEvent.seq)))
     history = [{"seq": h.seq, "event": h.event, "from_status": h.from_status,
                 "to_status": h.to_status, "actor": user_ref(h.actor_id, h.actor_role),
                 "at": _aware(h.at), "note": h.note, "changes": h.changes}
-               for h in session.scalars(select(ItemEvent).where(ItemEvent.item_id == item.id)
-                                        .order_by(ItemEvent.seq))]
-    seqs = dict(session.execute(select(ItemEvent.id, ItemEvent.seq)
-                                .where(ItemEvent.item_id == item.id)).all())
+               for h in events]
+    seqs = {h.id: h.seq for h in events}
     evidence = [{"id": e.id, "name": e.original_name, "mime": e.mime, "size": e.size,
                  "kind": e.kind, "sha256": e.sha256, "history_seq": seqs.get(e.event_id),
                  "uploaded_by": user_ref(e.uploaded_by_id), "uploaded_at": _aware(e.uploaded_at),
