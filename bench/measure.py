@@ -7,6 +7,7 @@ import argparse
 import os
 import resource
 
+from bench.areas.api import api_endpoints
 from bench.areas.bulk import bulk_assign, open_cycle
 from bench.areas.dashboard import dashboard
 from bench.areas.export import export
@@ -34,6 +35,7 @@ def run(m: Measurer) -> dict:
     res["lists"] = lists(m)
     res["overdue"] = overdue(m)
     res["item_page"] = item_pages(m)
+    res["api"] = api_endpoints(m)  # before the writes below, like the pages
     res["transitions"] = transitions(m)
     if m.args.threads > 1:
         res["concurrent"] = concurrent_transitions(m)

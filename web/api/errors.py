@@ -135,6 +135,26 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def refuse_nul_in_json():
+    """400 for a NUL byte anywhere in a JSON body, as the pages refuse one in a form
+    (``web.core.inputs.refuse_nul``): no database keeps it the same way."""
+    if is_api_request() and request.is_json and request.content_length:
+        body = request.get_json(silent=True)
+        if _has_nul(body):
+            return problem("bad-request", "A text holds a NUL character (\\u0000).")
+    return None
+
+
 def catalogue() -> dict:
     """Every problem type, for ``GET /api/v1/problems/``."""
     return {slug: {"type": type_uri(slug), "title": title, "status": status}
@@ -158,6 +178,8 @@ def init_app(app) -> None:
     for key in list(app.error_handler_spec[None].keys()):
         for cls, handler in list(app.error_handler_spec[None][key].items()):
             app.error_handler_spec[None][key][cls] = problems_first(handler)
+
+    app.before_request(refuse_nul_in_json)
 
     from web.api.auth import Unauthorized
 

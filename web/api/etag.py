@@ -49,6 +49,6 @@ def stale(current: dict, version: int):
 #: the documentation of the If-Match header (OpenAPI parameter)
 IF_MATCH = {"name": "If-Match", "in": "header", "required": True,
             "description": 'The ETag you read, e.g. "7" (428 without it, 412 when stale)',
-            "schema": {"type": "string"}}
+            "schema": {"type": "string", "pattern": r'^(W/)?"[0-9]{1,9}"$'}}
 ETAG_HEADER = {"ETag": {"description": "The version, to send back as If-Match",
-                        "schema": {"type": "string"}}}
+                        "schema": {"type": "string", "pattern": r'^(W/)?"[0-9]{1,9}"$'}}}

@@ -46,6 +46,12 @@ EVENT_INPUTS: dict[str, frozenset[str]] = {
                      if p.kind is p.KEYWORD_ONLY and name != "expected_version")
     for event, fn in svc.EVENT_SERVICES.items()
 }
+#: the inputs each event cannot do without (keyword-only, no default)
+EVENT_REQUIRED: dict[str, frozenset[str]] = {
+    event: frozenset(name for name, p in inspect.signature(fn).parameters.items()
+                     if p.kind is p.KEYWORD_ONLY and p.default is p.empty)
+    for event, fn in svc.EVENT_SERVICES.items()
+}
 
 
 # --- representations -----------------------------------------------------------------
@@ -78,13 +84,13 @@ def item_body(uow, item_id: int) -> dict:
         name, own_role = names[user_id]
         return {"id": user_id, "name": name, "role": role or own_role}
 
+    events = list(session.scalars(select(ItemEvent).where(ItemEvent.item_id == item.id)
+                                  .order_by(ItemEvent.seq)))
     history = [{"seq": h.seq, "event": h.event, "from_status": h.from_status,
                 "to_status": h.to_status, "actor": user_ref(h.actor_id, h.actor_role),
                 "at": _aware(h.at), "note": h.note, "changes": h.changes}
-               for h in session.scalars(select(ItemEvent).where(ItemEvent.item_id == item.id)
-                                        .order_by(ItemEvent.seq))]
-    seqs = dict(session.execute(select(ItemEvent.id, ItemEvent.seq)
-                                .where(ItemEvent.item_id == item.id)).all())
+               for h in events]
+    seqs = {h.id: h.seq for h in events}
     evidence = [{"id": e.id, "name": e.original_name, "mime": e.mime, "size": e.size,
                  "kind": e.kind, "sha256": e.sha256, "history_seq": seqs.get(e.event_id),
                  "uploaded_by": user_ref(e.uploaded_by_id), "uploaded_at": _aware(e.uploaded_at),
@@ -209,7 +215,10 @@ class ItemEvents(MethodView):
         return _with_etag(body)
 
 
-@blp.route("/items/<int:item_id>/events/<event>")
+@blp.route("/items/<int:item_id>/events/<event>", parameters=[
+    {"in": "path", "name": "event", "required": True,
+     "description": "A workflow event (GET /api/v1/items/{item_id}/events lists yours)",
+     "schema": {"type": "string", "enum": sorted(EVENT_INPUTS)}}])
 class FireEvent(MethodView):
     @blp.doc(parameters=[IF_MATCH])
     @blp.arguments(s.EventInput)
@@ -268,6 +277,10 @@ def _event_kwargs(uow, event: str, data: dict, item_id: int) -> dict:
         item = get_item(uow.session, actor(), item_id)
         person = default_responsible(uow.session, actor(), kwargs.get("unit_id") or item.unit_id)
         kwargs["responsible_user_id"] = person.id if person else None
+    missing = sorted(EVENT_REQUIRED[event] - kwargs.keys())
+    if missing:  # the services would fail on a call without them: say which are needed
+        raise ValidationError(f"{event} needs these inputs",
+                              fields={k: "required" for k in missing})
     return kwargs
 
 
