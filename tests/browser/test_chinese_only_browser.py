@@ -23,7 +23,7 @@ WORD = re.compile(r"(?<![\w.@/-])[A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*(?![\w.@/-]
 ALLOWED = {
     "English", "Sanhu", "Excel", "Word", "PDF", "PowerPoint", "Office", "HEIC", "xlsx", "csv",
     "CSV", "XLSX", "PNG", "JPEG", "KB", "MB", "GB", "B", "ECharts", "SMTP", "STARTTLS",
-    "Webhook", "URL", "http", "https", "key", "N", "d", "w",
+    "Webhook", "URL", "http", "https", "key", "N", "d", "w", "API", "JSON",
     "admin", "city", "supervisor",
     "holiday", "workday", "code", "level", "name", "parent_code", "username",
     "display_name", "role", "unit_code", "email", "phone", "post", "password",
