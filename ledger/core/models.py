@@ -501,6 +501,8 @@ Index(
 )
 # sorting any list by deadline
 Index("ix_items_deadline_id", Item.__table__.c.deadline, Item.__table__.c.id)
+# pulling changes since a time (the API's ``updated_since``), oldest change first
+Index("ix_items_updated_id", Item.__table__.c.updated_at, Item.__table__.c.id)
 # status filters and per-status counts in every scope
 for _lvl in ("city", "county", "township", "village"):
     Index(f"ix_items_{_lvl}_status", Item.__table__.c[f"{_lvl}_id"], Item.__table__.c.state,
