@@ -178,6 +178,8 @@ class Items(MethodView):
 
     @blp.arguments(s.RecordInput)
     @blp.response(201, s.Item, headers=ETAG_HEADER)
+    @blp.alt_response(200, schema=s.Item, headers=ETAG_HEADER,
+                      description="Sent before with this idempotency_key: the item it recorded")
     def post(self, data):
         """Record a problem (登记) against a township or village below you.
 
