@@ -277,3 +277,48 @@ def test_without_a_token_every_write_is_401(app, obs):
                      client.post(path(obs, "/participants"), json={"name": "x"})):
         assert response.status_code == 401
         assert response.json["type"] == "/api/v1/problems/unauthorized"
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+def test_an_observer_sets_the_mode_the_demonstration_lines_and_the_theme(api_as, obs):
+    town = api_as("town_T11")
+    saved = put(town, path(obs, "/settings"),
+                {"mode": "selective", "categories": ["basic:1"], "demonstration": True,
+                 "theme": "乡村治理"}, None)
+    assert saved.status_code == 200, saved.get_data(as_text=True)
+    body = saved.json
+    assert body["mode"] == "selective" and body["categories"] == ["basic:1"]
+    assert body["demonstration"] is True and len(body["lines"]) == 65
+    assert body["theme"] == "乡村治理"  # (a first observation applies the first theme)
+    assert saved.headers["ETag"] == f'"{body["version"]}"'
+    counted = [line for line in body["lines"] if line["counted"]]
+    assert 0 < len(counted) < 65
+    # "mark the rest" then answers only the chosen categories' lines
+    assert town.post(path(obs, "/lines/rest")).json == {"marked": len(counted),
+                                                        "open_lines": 0}
+
+
+def test_settings_input_is_checked_per_field(api_as, obs):
+    town = api_as("town_T11")
+    url = path(obs, "/settings")
+    for body, field in (({"mode": "relaxed"}, "mode"), ({}, "mode"),
+                        ({"mode": "selective"}, "categories"),
+                        ({"mode": "selective", "categories": ["basic:999"]}, "categories"),
+                        ({"mode": "focused", "theme": "题" * 201}, "theme")):
+        refused = put(town, url, body, None)
+        assert refused.status_code == 422, (body, refused.get_data(as_text=True))
+        assert field in refused.json["errors"], (body, refused.json)
+    assert town.get(path(obs)).json["mode"] == "focused"
+
+
+def test_settings_are_refused_outside_the_area_to_onlookers_and_when_not_in_progress(
+        api_as, sanhu, world, obs):
+    body = {"mode": "pushing"}
+    for name in ("sec_V112", "town_T12"):
+        assert put(api_as(name), path(obs, "/settings"), body, None).status_code == 404
+    assert put(api_as("county_K1"), path(obs, "/settings"), body, None).status_code == 403
+    planned = observation_of(sanhu, world, "village_quarterly", "2026Q4", "V112")
+    assert put(api_as("town_T11"), path(planned, "/settings"), body, None).status_code == 409
+    assert api_as("town_T11").get(path(obs)).json["mode"] == "focused"

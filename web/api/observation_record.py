@@ -1,6 +1,6 @@
 """Filling an observation's record over the API: the 听/查/看/谈 notes, 亮点 and 经验总结,
-participants and their evaluation scores (评), "mark the rest as conforming", and
-photos on a line, a section or the record.
+participants and their evaluation scores (评), "mark the rest as conforming",
+photos on a line, a section or the record, and the record's settings.
 
 Each write calls the same function of ``ledger.observations.record`` as the
 record page, so who may fill the record (its observing unit and the township's
@@ -12,11 +12,13 @@ caller does not see is 404, before anything else.
 Versions: like checklist lines, each section and each participant is
 version-checked on its own row, so its ETag is the row's own version and a
 change needs ``If-Match`` with it (428 without, 412 with the row as it is now).
-Three writes have no row to be stale against and take no ``If-Match``, like
-their pages: adding a participant and adding a file create new rows, and
-"mark the rest" only answers lines nobody has answered yet, leaving every
-answered line alone.  The 亮点 and 经验总结 are two of the record's sections
-(``highlights`` and ``experience``), not rows of their own.
+Four writes have no row version to be checked against and take no
+``If-Match``, like their pages: adding a participant and adding a file create
+new rows, "mark the rest" only answers lines nobody has answered yet, leaving
+every answered line alone, and the record's settings (mode, categories,
+demonstration lines, theme) have no version of their own.  The 亮点 and
+经验总结 are two of the record's sections (``highlights`` and ``experience``),
+not rows of their own.
 """
 
 from __future__ import annotations
@@ -32,11 +34,18 @@ from ledger.core.errors import Conflict, DomainError, NotFound
 from ledger.core.models import ObservationFile, ObservationParticipant, ObservationSection
 from ledger.observations import record, sheet
 from ledger.observations.access import MAX_TEXT, get_observation
-from ledger.observations.record import SECTIONS
+from ledger.observations.record import MODES, SECTIONS
 from web.api import schemas as s
 from web.api.auth import actor
 from web.api.etag import ETAG_HEADER, IF_MATCH, etag, expected_version, stale
-from web.api.observations import ParticipantSchema, RecordFileSchema, SectionSchema, file_body
+from web.api.observations import (
+    ObservationSchema,
+    ParticipantSchema,
+    RecordFileSchema,
+    SectionSchema,
+    file_body,
+    observation_body,
+)
 from web.core.extensions import sanhu
 
 blp = Blueprint("api_observation_record", __name__, url_prefix="/api/v1",
@@ -102,6 +111,27 @@ class ParticipantInputSchema(ma.Schema):
 class MarkRestResultSchema(ma.Schema):
     marked = f.Integer(required=True, metadata={"description": "Lines set to conform (符合)"})
     open_lines = f.Integer(required=True, metadata={"description": "Counted lines still open"})
+
+
+class SettingsInputSchema(ma.Schema):
+    """The record's settings, all of them (what is left out takes its default)."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    mode = f.String(required=True, validate=v.OneOf(MODES),
+                    metadata={"description": "focused (重点: all lines), selective (选择性: "
+                                             "the chosen categories), pushing (鞭策性: last "
+                                             "time's failures first)"})
+    categories = f.List(f.String(validate=v.Length(max=24)), load_default=list,
+                        validate=v.Length(max=200),
+                        metadata={"description": "A selective observation's categories "
+                                                 "(e.g. basic:3); needed for selective"})
+    demonstration = f.Boolean(load_default=False,
+                              metadata={"description": "Add the demonstration lines (+23); "
+                                                       "once added they stay"})
+    theme = f.String(allow_none=True, load_default=None, validate=v.Length(max=200),
+                     metadata={"description": "The record's own theme; null: the cycle's"})
 
 
 class RecordFileUploadSchema(ma.Schema):
@@ -268,6 +298,32 @@ class Participant(MethodView):
                 uow.rollback()
                 raise
         return "", 204
+
+
+# --- the record's settings -------------------------------------------------------------
+
+
+@blp.route("/observations/<int:observation_id>/settings")
+class Settings(MethodView):
+    @blp.arguments(SettingsInputSchema)
+    @blp.response(200, ObservationSchema, headers=ETAG_HEADER)
+    def put(self, data, observation_id: int):
+        """Set the mode (重点 / 选择性 with its categories / 鞭策性), add the demonstration
+        lines and set the record's theme while it is in progress, as the record page's
+        settings form does; answers with the record.  Like that form it takes no
+        ``If-Match``: the settings have no version of their own (the observation's
+        version moves only with its lifecycle)."""
+        with sanhu().uow() as uow:
+            get_observation(uow, observation_id, actor())
+            try:
+                record.save_settings(uow, observation_id, actor(), mode=data["mode"],
+                                     categories=data["categories"],
+                                     demonstration=data["demonstration"], theme=data["theme"])
+            except DomainError:
+                uow.rollback()
+                raise
+            body = observation_body(uow, observation_id)
+        return _with_etag(body, body["version"])
 
 
 # --- the rest of the checklist ------------------------------------------------------------
