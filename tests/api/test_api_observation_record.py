@@ -8,7 +8,7 @@ import io
 
 import pytest
 from observation_helpers import observation_of, standard_ids
-from samples import make_png
+from samples import make_pdf, make_png
 
 from ledger.observations import services as obs_svc
 
@@ -212,6 +212,24 @@ def test_uploads_are_checked_like_the_pages(api_as, obs):
                   "x.png").status_code == 422
     assert upload(town, path(obs, "/sections/dance/files"), make_png(4),
                   "x.png").status_code == 404
+    assert town.get(path(obs)).json["files"] == []
+
+
+def test_an_upload_may_be_larger_than_a_json_call(api_as, obs):
+    town = api_as("town_T11")
+    # over the 256 KB of a JSON call (kept under 500 KB, which would spill to a temp file)
+    report = upload(town, path(obs, "/sections/check/files"), make_pdf(400 * 1024),
+                    "台账.pdf")
+    assert report.status_code == 201, report.get_data(as_text=True)
+    assert report.json["size"] == 400 * 1024 and report.json["kind"] != "image"
+
+
+def test_an_upload_over_the_evidence_limit_is_413_before_it_is_read(api_as, sanhu, obs):
+    sanhu.settings = sanhu.settings.with_(evidence_max_bytes=64 * 1024)
+    town = api_as("town_T11")
+    huge = upload(town, path(obs, "/files"), make_pdf(200 * 1024), "太大.pdf")
+    assert huge.status_code == 413, huge.get_data(as_text=True)
+    assert huge.json["type"] == "/api/v1/problems/too-large"
     assert town.get(path(obs)).json["files"] == []
 
 
