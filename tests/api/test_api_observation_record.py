@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from observation_helpers import observation_of, standard_ids
+from observation_helpers import fill, observation_of, standard_ids
 from samples import make_pdf, make_png
 
 from ledger.observations import services as obs_svc
@@ -340,3 +340,42 @@ def test_settings_are_refused_outside_the_area_to_onlookers_and_when_not_in_prog
     planned = observation_of(sanhu, world, "village_quarterly", "2026Q4", "V112")
     assert put(api_as("town_T11"), path(planned, "/settings"), body, None).status_code == 409
     assert api_as("town_T11").get(path(obs)).json["mode"] == "focused"
+
+
+# --- highlights --------------------------------------------------------------------------
+
+
+def test_a_confirmed_records_highlights_and_their_photos_are_shared_city_wide(
+        api_as, sanhu, world, obs):
+    town, far_away = api_as("town_T11"), api_as("sec_V222")
+    url = path(obs, "/sections/highlights")
+    assert put(town, url, {"body": "积分超市激励党员", "category": "basic:1"},
+               town.etag(url)).status_code == 200
+    photo = upload(town, path(obs, "/sections/highlights/files"), make_png(8), "超市.png")
+    sid = standard_ids(sanhu, obs)["basic:2"]
+    private = upload(town, path(obs, f"/lines/{sid}/files"), make_png(9), "牌子.png")
+    assert photo.status_code == private.status_code == 201
+    # not before the record is confirmed
+    assert far_away.get("/api/v1/highlights").json["total"] == 0
+    fill(sanhu, obs, world["town_T11"])
+    for event in ("submit", "confirm"):
+        with sanhu.uow() as uow:
+            getattr(obs_svc, event)(uow, obs, world["town_T11"])
+
+    listed = far_away.get("/api/v1/highlights?q=积分超市")
+    assert listed.status_code == 200, listed.get_data(as_text=True)
+    assert listed.json["total"] == 1 and listed.json["pages"] == 1
+    [row] = listed.json["highlights"]
+    assert row["highlights"] == "积分超市激励党员" and row["categories"] == ["basic:1"]
+    assert row["path"][-1] == world.units["V111"].name and row["period"] == "2026Q4"
+    shared = far_away.get(row["photos"][0])
+    assert shared.status_code == 200 and shared.data == make_png(8)
+    shared.close()
+    # the line's photo stays with the record, which this secretary does not see
+    hidden_id = private.json["id"]
+    for address in (f"/api/v1/highlight-files/{hidden_id}", private.json["download"]):
+        assert far_away.get(address).status_code == 404
+    assert far_away.get("/api/v1/highlights?q=没有这个").json["highlights"] == []
+    assert far_away.get("/api/v1/highlights?category=basic:2").json["total"] == 0
+    bad = far_away.get("/api/v1/highlights?kind=yearly&page=0")
+    assert bad.status_code == 422 and set(bad.json["errors"]) == {"kind", "page"}

@@ -1,6 +1,7 @@
 """Filling an observation's record over the API: the 听/查/看/谈 notes, 亮点 and 经验总结,
 participants and their evaluation scores (评), "mark the rest as conforming",
-photos on a line, a section or the record, and the record's settings.
+photos on a line, a section or the record, and the record's settings; and the
+city-wide list of confirmed records' 亮点 and 经验总结 (the highlights page).
 
 Each write calls the same function of ``ledger.observations.record`` as the
 record page, so who may fill the record (its observing unit and the township's
@@ -24,6 +25,7 @@ not rows of their own.
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields as f
@@ -31,8 +33,13 @@ from marshmallow import validate as v
 from sqlalchemy import select
 
 from ledger.core.errors import Conflict, DomainError, NotFound
-from ledger.core.models import ObservationFile, ObservationParticipant, ObservationSection
-from ledger.observations import record, sheet
+from ledger.core.models import (
+    CycleKind,
+    ObservationFile,
+    ObservationParticipant,
+    ObservationSection,
+)
+from ledger.observations import queries, record, sheet
 from ledger.observations.access import MAX_TEXT, get_observation
 from ledger.observations.record import MODES, SECTIONS
 from web.api import schemas as s
@@ -46,7 +53,9 @@ from web.api.observations import (
     file_body,
     observation_body,
 )
+from web.api.paging import aware
 from web.core.extensions import sanhu
+from web.core.files import send_private
 
 blp = Blueprint("api_observation_record", __name__, url_prefix="/api/v1",
                 description="Filling an observation's record: notes, evaluations, photos")
@@ -132,6 +141,42 @@ class SettingsInputSchema(ma.Schema):
                                                        "once added they stay"})
     theme = f.String(allow_none=True, load_default=None, validate=v.Length(max=200),
                      metadata={"description": "The record's own theme; null: the cycle's"})
+
+
+class HighlightSchema(ma.Schema):
+    period = f.String(required=True)
+    path = f.List(f.String(), required=True,
+                  metadata={"description": "County / township / village names"})
+    theme = f.String(required=True, allow_none=True)
+    confirmed_at = f.AwareDateTime(required=True, allow_none=True)
+    highlights = f.String(required=True, metadata={"description": "亮点"})
+    experience = f.String(required=True, metadata={"description": "经验总结"})
+    categories = f.List(f.String(), required=True,
+                        metadata={"description": "The standards' categories they are about"})
+    photos = f.List(f.String(), required=True,
+                    metadata={"description": "Download addresses of their photos"})
+
+
+class HighlightListSchema(ma.Schema):
+    highlights = f.List(f.Nested(HighlightSchema), required=True)
+    total = f.Integer(required=True)
+    page = f.Integer(required=True)
+    pages = f.Integer(required=True)
+
+
+class HighlightListArgsSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    q = f.String(load_default="", validate=v.Length(max=200),
+                 metadata={"description": "Text in the 亮点, 经验总结 or the unit's name"})
+    theme = f.String(load_default="", validate=v.Length(max=200))
+    county = f.Integer(validate=v.Range(min=1, max=2**31 - 1))
+    kind = f.String(load_default="", validate=v.OneOf(["", *(k.value for k in CycleKind)]))
+    category = f.String(load_default="", validate=v.Length(max=24),
+                        metadata={"description": "A standards' category, e.g. basic:3"})
+    page = f.Integer(load_default=1, validate=v.Range(min=1, max=100_000),
+                     metadata={"description": "20 a page, newest first"})
 
 
 class RecordFileUploadSchema(ma.Schema):
@@ -407,3 +452,43 @@ class LineFiles(MethodView):
         same checks as ``POST /observations/{observation_id}/files``."""
         return _attach(observation_id, files, standard_id=standard_id)
 
+
+
+# --- highlights ---------------------------------------------------------------------------
+
+
+@blp.route("/highlights")
+class Highlights(MethodView):
+    @blp.arguments(HighlightListArgsSchema, location="query")
+    @blp.response(200, HighlightListSchema)
+    def get(self, args):
+        """The 亮点 and 经验总结 of every confirmed observation in the city, to learn from
+        each other (互学互鉴), as the highlights page shows them to everyone: newest
+        first, 20 a page, searchable by text, theme, county, kind and category."""
+        with sanhu().uow() as uow:
+            listing = queries.highlights(
+                uow.session, q=args["q"], theme=args["theme"], county=args.get("county"),
+                kind=args["kind"], category=args["category"], page=args["page"])
+            rows = [{"period": row["period"], "path": row["path"], "theme": row["theme"],
+                     "confirmed_at": aware(row["observation"].confirmed_at),
+                     "highlights": row["highlights"], "experience": row["experience"],
+                     "categories": row["categories"],
+                     "photos": [url_for("api_observation_record.HighlightFile", file_id=fid)
+                                for fid in row["photos"]]}
+                    for row in listing.rows]
+        return {"highlights": rows, "total": listing.total, "page": listing.page,
+                "pages": listing.pages}
+
+
+@blp.route("/highlight-files/<int:file_id>")
+class HighlightFile(MethodView):
+    @blp.response(200, content_type="application/octet-stream",
+                  description="The photo, as uploaded (its detected type)")
+    def get(self, file_id: int):
+        """A photo of a confirmed record's 亮点 or 经验总结 (shared city-wide, like the
+        text); other files are 404 here."""
+        with sanhu().uow() as uow:
+            row = queries.highlight_file(uow.session, file_id)
+            path = uow.evidence.path_for(row.sha256)
+            mime, name = row.mime, row.original_name
+        return send_private(path, mime, name)
