@@ -11,6 +11,7 @@ from observation_helpers import fill, observation_of, standard_ids
 from samples import make_pdf, make_png
 
 from ledger.observations import services as obs_svc
+from ledger.observations.planning import assign_liaison
 
 NOT_FOUND = "/api/v1/problems/not-found"
 
@@ -273,6 +274,18 @@ def test_someone_who_sees_but_does_not_fill_the_record_is_refused_403(api_as, ob
                      upload(county, path(obs, "/files"), make_png(6), "x.png")):
         assert response.status_code == 403, response.get_data(as_text=True)
         assert response.json["type"] == "/api/v1/problems/forbidden"
+
+
+def test_a_county_liaison_of_the_township_fills_the_record_like_its_observers(
+        api_as, sanhu, world, obs):
+    with sanhu.uow() as uow:
+        assign_liaison(uow, world["county_K1"], user_id=world["county_K1"].id,
+                       township_id=world.units["T11"].id)
+    county = api_as("county_K1")
+    url = path(obs, "/sections/talk")
+    saved = put(county, url, {"body": "与村民座谈"}, county.etag(url))
+    assert saved.status_code == 200, saved.get_data(as_text=True)
+    assert county.post(path(obs, "/lines/rest")).json["marked"] == 42
 
 
 def test_a_record_not_in_progress_is_not_filled_409(api_as, sanhu, world):
