@@ -49,7 +49,16 @@ api = Api()
 
 
 def init_app(app: Flask) -> None:
-    from web.api import catalog, items, notifications, observations, org, supervision, workflow
+    from web.api import (
+        catalog,
+        items,
+        notifications,
+        observation_record,
+        observations,
+        org,
+        supervision,
+        workflow,
+    )
     from web.core.extensions import csrf
 
     app.config.update(
@@ -74,7 +83,8 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)  # before the rate limit, which counts per token
     limits.init_app(app)
     errors.init_app(app)
-    for module in (items, org, catalog, workflow, observations, notifications, supervision):
+    for module in (items, org, catalog, workflow, observations, observation_record,
+                   notifications, supervision):
         csrf.exempt(module.blp)  # token requests; a session cookie never writes
         limits.limit(module.blp)
         api.register_blueprint(module.blp)

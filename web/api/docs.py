@@ -34,12 +34,17 @@ you: your role, your unit, your area.  A signed-in browser may read, never write
 **Versions.** Items and observations carry their version as an `ETag`.  Every
 change needs `If-Match` with the ETag you read: 428 without it, 412 (with the
 current representation) when someone changed it meanwhile.  An observation's
-checklist lines are saved each on its own: a line's ETag is the line's version.
+checklist lines, texts (听查看谈, 亮点, 经验总结) and participants' evaluations
+are saved each on its own: their ETag is that row's own version.  Writes with
+no version to check take no `If-Match`: adding a participant or a file,
+marking the open lines as conforming (answered lines are left alone) and the
+record's settings.
 
 **Errors** are `application/problem+json` (RFC 9457) with a stable `type`;
 the list is at `/api/v1/problems/`.
 
-**Pages** of lists are cursor pages: pass `next_cursor` back as `cursor`.
+**Pages** of lists are cursor pages: pass `next_cursor` back as `cursor`
+(the highlights are numbered pages of 20, like their page).
 """
 
 

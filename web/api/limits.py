@@ -34,6 +34,9 @@ def _rate() -> str:
 
 #: the largest JSON body any API call takes (uploads have the evidence limit)
 JSON_MAX_BYTES = 256 * 1024
+#: the endpoints that take a file (their limit is the evidence limit)
+UPLOADS = ("api_items.Uploads", "api_observation_record.RecordFiles",
+           "api_observation_record.SectionFiles", "api_observation_record.LineFiles")
 #: room for a multipart upload's part headers
 FORM_OVERHEAD = 16 * 1024
 
@@ -42,7 +45,7 @@ def limit_body() -> None:
     """Bound what an API request may send before anything reads it (413 problem)."""
     if not request.path.startswith("/api/"):
         return
-    if request.endpoint == "api_items.Uploads":
+    if request.endpoint in UPLOADS:
         limit = sanhu().settings.evidence_max_bytes + FORM_OVERHEAD
     else:
         limit = JSON_MAX_BYTES

@@ -259,6 +259,13 @@ def line_body(line: sheet.LineView) -> dict:
             "files": [file.id for file in line.files]}
 
 
+def file_body(x: ObservationFile) -> dict:
+    return {"id": x.id, "name": x.original_name, "mime": x.mime, "size": x.size,
+            "kind": x.kind, "section": x.section, "standard_id": x.standard_id,
+            "uploaded_at": aware(x.uploaded_at),
+            "download": url_for("api_observations.RecordFile", file_id=x.id)}
+
+
 def observation_body(uow, observation_id: int) -> dict:
     """The record as the API shows it: what the record page shows, and what you may do."""
     who = actor()
@@ -304,11 +311,7 @@ def observation_body(uow, observation_id: int) -> dict:
         "participants": [{"id": p.id, "user_id": p.user_id, "name": p.name,
                           "affiliation": p.affiliation, "score": p.score, "comment": p.comment,
                           "version": p.version} for p in view.participants],
-        "files": [{"id": x.id, "name": x.original_name, "mime": x.mime, "size": x.size,
-                   "kind": x.kind, "section": x.section, "standard_id": x.standard_id,
-                   "uploaded_at": aware(x.uploaded_at),
-                   "download": url_for("api_observations.RecordFile", file_id=x.id)}
-                  for x in view.files],
+        "files": [file_body(x) for x in view.files],
         "findings": view.items, "previous": previous, "history": history, "events": events,
     }
 
