@@ -147,7 +147,7 @@ def demo_session(browser, base: str, username: str, viewport: dict = DESKTOP):
     return context, page, errors
 
 
-# --- walking a role's pages (the accessibility and the phone-width tests) ---------------
+# --- walking a role's pages (test_every_page_browser.py) --------------------------------
 
 #: how many clicks away from the home page the walk goes
 #: (menu → cycles → a cycle → its ranking → its 以奖代补 page)

@@ -41,7 +41,17 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     from web import admin, api
     from web.auth import sessions as auth_sessions
     from web.auth import views as auth
-    from web.core import errors, extensions, file_labels, i18n, inputs, layout, logs, security
+    from web.core import (
+        dates,
+        errors,
+        extensions,
+        file_labels,
+        i18n,
+        inputs,
+        layout,
+        logs,
+        security,
+    )
     from web.dashboard import views as dashboard
     from web.home import views as home
     from web.inbox import views as inbox
@@ -86,6 +96,7 @@ def create_app(settings: Settings | None = None, sanhu: Sanhu | None = None,
     i18n.init_app(app)
     layout.init_app(app)
     file_labels.init_app(app)
+    dates.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(auth.bp)

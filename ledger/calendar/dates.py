@@ -61,3 +61,9 @@ def next_month_day(month: int, day: int, today: dt.date) -> dt.date:
     if not candidates:
         raise ValueError(f"{month}-{day}")
     return next((c for c in candidates if c >= today), candidates[0])
+
+
+def chinese_date(day: dt.date) -> str:
+    """``day`` as Chinese text writes it, 2026年12月15日 (the stored messages are Chinese,
+    and the pages show dates so too)."""
+    return f"{day.year}年{day.month}月{day.day}日"

@@ -365,6 +365,30 @@ class EvidenceStore:
             return None
         return StagedFile(path, blob, name, kept_id)
 
+    def keep_text(self, data: bytes) -> str:
+        """Keep the text a refused form carried (``data``) in ``kept/``; its random id.
+
+        A refused upload redirects to the item's page (a refresh must not post again),
+        and the page shows the form once more with what was typed: too much text for
+        the session cookie, so it waits here until :meth:`take_text` (or the garbage
+        collector, after :data:`KEPT_MAX_AGE`)."""
+        self.kept_dir.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        kept_id = secrets.token_hex(16)
+        (self.kept_dir / kept_id).write_bytes(data)
+        return kept_id
+
+    def take_text(self, kept_id: str) -> bytes | None:
+        """The text kept under ``kept_id``, removed as it is read; None when gone."""
+        if not isinstance(kept_id, str) or _KEPT_ID_RE.fullmatch(kept_id) is None:
+            return None
+        path = self.kept_dir / kept_id
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        path.unlink(missing_ok=True)
+        return data
+
     def blob_files(self) -> Iterator[tuple[str, Path]]:
         """Every blob in the store as (digest, path), for the garbage collector."""
         if not self.root.is_dir():

@@ -16,12 +16,15 @@ language from the kind and the item's number (``web.inbox.views.title_for``).
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger.calendar.dates import chinese_date
 from ledger.core.actors import Actor
 from ledger.core.models import Item, Role, User
 from ledger.items.workflow import RULES_BY_EVENT
@@ -141,11 +144,13 @@ def announcements(session: Session, item, actor: Actor, event: str, event_id: in
         return []
     description = session.scalar(select(Item.description).where(Item.id == item.id)) or ""
     requested = (changes.get("pending_extension") or {}).get("deadline", "")
+    with contextlib.suppress(ValueError, TypeError):
+        requested = chinese_date(dt.date.fromisoformat(requested))
     values = {"number": item.number, "note": (note or "").strip(), "requested": requested,
-              "deadline": item.deadline.isoformat() if item.deadline else ""}
+              "deadline": chinese_date(item.deadline) if item.deadline else ""}
     body = f"{item.number} {description[:300]}"
     if item.deadline is not None:
-        body += f"（整改时限 {item.deadline.isoformat()}）"
+        body += f"（整改时限 {chinese_date(item.deadline)}）"
     if spec.detail and (values["note"] or "{note}" not in spec.detail):
         body += "\n" + spec.detail.format(**values)
     title = spec.title.format(**values)[:200]

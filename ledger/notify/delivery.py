@@ -44,6 +44,7 @@ from email.message import EmailMessage
 
 from sqlalchemy import select, update
 
+from ledger.calendar.dates import chinese_date
 from ledger.core.errors import ValidationError
 from ledger.core.models import Delivery, Notification, User
 from ledger.core.uow import UnitOfWork
@@ -520,7 +521,8 @@ def send_test_message(uow: UnitOfWork, channel: str, to: str | int | None = None
     """
     settings = notify_settings(uow)
     title = "三互台账测试消息 / Sanhu test message"
-    body = f"这是一条测试消息,发送于 {uow.now().astimezone(uow.settings.zone):%Y-%m-%d %H:%M}。"
+    local = uow.now().astimezone(uow.settings.zone)
+    body = f"这是一条测试消息,发送于 {chinese_date(local.date())} {local:%H:%M}。"
     try:
         seconds = uow.settings.delivery_deadline_seconds
         if channel == "email":

@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from ledger.calendar.dates import chinese_date
 from ledger.core.db import dialect_insert
 from ledger.core.errors import ValidationError
 from ledger.core.models import (
@@ -481,8 +482,8 @@ def overdue_digest(uow: UnitOfWork, today: dt.date | None = None) -> SweepResult
         for user_id, overdue, past in uow.session.execute(q):
             rows.append({
                 "user_id": user_id, "kind": "digest", "audience": "digest",
-                "title": f"逾期问题日报 {today.isoformat()}:{overdue} 项逾期",
-                "body": (f"截至 {today.isoformat()},辖区内逾期未整改问题 {overdue} 项,"
+                "title": f"逾期问题日报 {chinese_date(today)}:{overdue} 项逾期",
+                "body": (f"截至 {chinese_date(today)},辖区内逾期未整改问题 {overdue} 项,"
                          f"其中逾期超过 {settings.board_threshold_days} 个工作日的 "
                          f"{int(past or 0)} 项。"),
                 "dedupe_key": f"d:{today.isoformat()}:{user_id}",
@@ -542,7 +543,7 @@ def report_reminders(uow: UnitOfWork, today: dt.date | None = None) -> SweepResu
             User.role == role.value, User.active == true(), User.unit_id.not_in(sent)))
         rows = [{
             "user_id": user_id, "kind": "report", "audience": "report",
-            "title": f"{word}报告提醒:请于 {due.isoformat()} 前向{to}报送 {period} 情况",
+            "title": f"{word}报告提醒:请于 {chinese_date(due)} 前向{to}报送 {period} 情况",
             "body": (f"{period} 即将结束。请将本{word}观摩评议排名及问题整改台账情况"
                      f"(发现、销号、整改率、逾期)报送{to}。"),
             "subject": f"report:{unit_id}:{period}",

@@ -23,6 +23,7 @@ from sqlalchemy import DateTime, Integer, String, and_, case, cast, func, litera
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session, aliased
 
+from ledger.calendar.dates import chinese_date
 from ledger.core.actors import Actor
 from ledger.core.db import dialect_insert
 from ledger.core.errors import NotFound, PermissionDenied, ValidationError
@@ -185,7 +186,7 @@ def _remind(uow: UnitOfWork, cycle: Cycle, offset: int, left: int, last: dt.date
                   else_=rows.c.status)
     title = (_text(f"观摩提醒:{cycle.period} 还有 {left} 个工作日结束,") + rows.c.target
              + _text(" 尚未完成观摩"))
-    body = (_text(f"请于 {last.isoformat()} 前完成对 ") + rows.c.target + _text("(")
+    body = (_text(f"请于 {chinese_date(last)} 前完成对 ") + rows.c.target + _text("(")
             + rows.c.code + _text(")的观摩并确认记录。当前状态:") + status + _text("。"))
     key = (_text("obs:") + cast(rows.c.observation_id, String) + _text(f":{offset}:")
            + cast(rows.c.user_id, String))

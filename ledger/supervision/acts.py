@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 
 from ledger.calendar import bounds
+from ledger.calendar.dates import chinese_date
 from ledger.core.actors import Actor
 from ledger.core.errors import (
     Conflict,
@@ -473,7 +474,7 @@ def urge(uow: UnitOfWork, item_ids: Iterable[int], actor: Actor,
             "item_id": item.id, "deadline": item.deadline, "offset_days": None,
             "title": f"催办:{item.number}"[:200],
             "body": (text + "\n" if text else "") + f"{item.number} {item.description[:300]}"
-                    + (f"(整改时限 {item.deadline.isoformat()})" if item.deadline else ""),
+                    + (f"(整改时限 {chinese_date(item.deadline)})" if item.deadline else ""),
             "dedupe_key": f"u:{holder['record']}:{item.id}:{item.responsible_user_id}",
             "created_at": now,
         } for item in items if item.responsible_user_id]
@@ -515,7 +516,7 @@ def record_interview(uow: UnitOfWork, item_ids: Iterable[int], actor: Actor, *,
     details.update(held_at=when.isoformat(timespec="minutes"),
                    follow_up_deadline=follow.isoformat() if follow else None)
     summary = (f"约谈 {details['interviewee']}({details['interviewee_post']}),"
-               f"{when:%Y-%m-%d %H:%M} {details['place']}:{details['reason']}")
+               f"{chinese_date(when.date())} {when:%H:%M} {details['place']}:{details['reason']}")
 
     def mark(marks: dict) -> None:
         _count("interviews")(marks)
@@ -622,7 +623,7 @@ def place_listing(uow: UnitOfWork, item_ids: Iterable[int], actor: Actor, *, rea
     rule = ACTIONS["listing"]
 
     def note(item: _Item) -> str:
-        return f"挂牌督办至 {until.isoformat()}:{details['reason']}"
+        return f"挂牌督办至 {chinese_date(until)}:{details['reason']}"
 
     # one live listing per item: an item already listed is refused
     live = set(uow.session.scalars(

@@ -68,7 +68,7 @@ def test_the_supervisor_filters_the_board_interviews_and_issues_a_notice(
     submit(page, page.get_by_role("link", name="查看记录"))
     expect(page.locator(".record-details")).to_contain_text("王建国")
     details = page.locator(".record-details").inner_text()
-    assert "王建国" in details and "县委组织部第一会议室" in details and "2026-12-31" in details
+    assert "王建国" in details and "县委组织部第一会议室" in details and "2026年12月31日" in details
     page.locator(".act-items a").first.click()
     page.wait_for_url(re.compile(r".*/items/\d+$"))
     expect(page.locator("#history")).to_contain_text("约谈")

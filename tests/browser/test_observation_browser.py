@@ -50,9 +50,9 @@ def test_an_observation_from_plan_to_ledger_in_the_browser(demo_sanhu, demo_serv
     submit(town, batch.get_by_role("button", name="添加批次"))
     row = town.locator(f"tr.plan-target[data-unit='{village.code}']")
     row.get_by_role("checkbox").check()
-    town.get_by_label("批次", exact=True).select_option(label="第一批 2027-01-12")
+    town.get_by_label("批次", exact=True).select_option(label="第一批 2027年1月12日")
     submit(town, town.get_by_role("button", name="安排勾选的对象"))
-    expect(row.locator(".t-day")).to_have_text("2027-01-12")
+    expect(row.locator(".t-day")).to_have_text("2027年1月12日")
     screenshot(town, "observation-plan")
 
     # 2. in the village, on a tablet: start, 听查看谈, two failed lines, a score, a 亮点

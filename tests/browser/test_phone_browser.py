@@ -1,53 +1,15 @@
-"""On a phone (390×844) no page is wider than the screen, and item lists are cards.
-
-For each role of the demo city the test walks the pages reachable from the menu (the
-walk of the accessibility test, ``browser_fixtures.walk``) on a phone-sized screen and
-checks that none scrolls sideways: a wide table may scroll inside its own box, the
-page may not.  The village secretary's home shows each task as a card whose deadline
-can be read without scrolling; a desktop keeps the table.
+"""On a phone (390×844) item lists are cards: the village secretary's home shows each
+task as a card whose deadline can be read without scrolling; a desktop keeps the table.
+That no page of any role is wider than a phone is checked by the walk of
+``test_every_page_browser.py``.
 """
 
 from __future__ import annotations
 
 import re
 
-import pytest
-from browser_fixtures import DESKTOP, PHONE, demo_session, walk
+from browser_fixtures import DESKTOP, PHONE, demo_session
 from playwright.sync_api import expect
-
-#: the page's width against the screen's, and (when wider) the innermost elements that
-#: reach past the screen's right edge: where to look
-WIDTH = """() => {
-  const inner = window.innerWidth, scroll = document.documentElement.scrollWidth;
-  const past = el => el.getBoundingClientRect().right > inner + 0.5;
-  const culprits = scroll <= inner ? [] : Array.from(document.body.querySelectorAll('*'))
-    .filter(el => el.getClientRects().length && past(el)
-            && !Array.from(el.children).some(c => c.getClientRects().length && past(c)))
-    .slice(0, 5).map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
-      + (el.className && typeof el.className === 'string'
-         ? '.' + el.className.trim().split(/\\s+/).join('.') : '')
-      + ' (right edge ' + Math.round(el.getBoundingClientRect().right) + 'px)');
-  return {inner, scroll, culprits};
-}"""
-
-ROLES = ["admin", "city", "supervisor", "county1", "town11", "lead11", "sec111"]
-
-
-@pytest.mark.parametrize("username", ROLES)
-def test_no_page_of_a_role_is_wider_than_a_phone(demo_server, browser, username):
-    context, page, errors = demo_session(browser, demo_server, username, viewport=PHONE)
-    wide, checked = [], []
-    for path in walk(page, demo_server):
-        checked.append(path)
-        width = page.evaluate(WIDTH)
-        if width["scroll"] > width["inner"]:
-            wide.append(f"{path}: {width['scroll']}px wide in {width['inner']}px; "
-                        + "; ".join(width["culprits"]))
-    context.close()
-    assert len(checked) > 5, checked  # the walk did reach the menu's pages
-    assert not wide, (f"{len(wide)} of {len(checked)} pages of {username} scroll sideways "
-                      "on a phone:\n" + "\n".join(wide))
-    assert not errors, errors
 
 
 def test_the_secretarys_home_shows_cards_with_the_deadline_on_a_phone(demo_server, browser,

@@ -233,7 +233,7 @@ def test_results_from_ranking_to_publication_objection_and_weak_unit(
     submit(county, card.get_by_role("button", name="登记"))
     expect(county.locator(".flash")).to_contain_text("已保存")
     expect(card.locator(".determination strong")).to_have_text("认定")
-    expect(card.locator(".determination")).to_contain_text(today.isoformat())
+    expect(card.locator(".determination")).to_contain_text(f"{today.year}年{today.month}月{today.day}日")
     expect(card).to_contain_text("选派第一书记")
     expect(card.locator(".task")).to_have_count(0)
     card.get_by_label("整顿任务").fill(TASK)

@@ -93,7 +93,7 @@ def test_the_whole_journey_tells_each_person_once_and_never_the_actor(any_sanhu,
             Delivery.channel == "inbox", Delivery.status == "sent"))
     assert "退回理由：缺少十月记录" in bodies["rejected"]
     assert "驳回理由：不再延期" in bodies["ext_denied"]
-    assert "新的整改时限：2026-12-15" in bodies["ext_approved"]
+    assert "新的整改时限：2026年12月15日" in bodies["ext_approved"]
     assert len(keys) == len(set(keys)) == inbox_copies == 13
 
 

@@ -107,10 +107,10 @@ def test_the_jobs_page_lists_every_job_with_its_trigger_and_next_run(sanhu, worl
     for spec in job_specs(sanhu.settings):
         assert f'id="job-{spec.id}"' in html
     row = html[html.index('id="job-reminder_sweep"'):html.index('id="job-overdue_digest"')]
-    assert "整改时限提醒（每日）" in row and "每天 07:30" in row and "2026/11/26 07:30" in row
+    assert "整改时限提醒（每日）" in row and "每天 07:30" in row and "2026年11月26日 07:30" in row
     assert "从未执行" in row and "立即执行" in row
     row = html[html.index('id="job-open_village_quarterly"'):]
-    assert "一月、四月、七月和十月" in row and "2027/1/1 00:05" in row
+    assert "一月、四月、七月和十月" in row and "2027年1月1日 00:05" in row
 
 
 def test_the_jobs_page_speaks_english(world, signed_in):

@@ -125,7 +125,7 @@ def test_an_interview_form_keeps_values_and_shows_messages_beside_fields(sanhu, 
     with sanhu.uow() as uow:
         record = uow.session.scalars(select(SupervisionRecord)).one()
     html = client.get(f"/board/records/{record.id}").get_data(as_text=True)
-    assert "王书记" in html and "会议室" in html and "2026-12-31" in html
+    assert "王书记" in html and "会议室" in html and "2026年12月31日" in html
     item_page = client.get(f"/items/{items['a']}").get_data(as_text=True)
     assert f"/board/records/{record.id}" in item_page and "约谈" in item_page
 

@@ -34,7 +34,7 @@ def test_a_village_secretary_sees_neither_the_other_village_nor_the_minutes(sanh
     record = secretary.get(f"/board/records/{record_id}")
     html = record.get_data(as_text=True)
     assert record.status_code == 200
-    assert "约谈" in html and "2026-11-20 09:30" in html and "2026-12-31" in html
+    assert "约谈" in html and "2026年11月20日 09:30" in html and "2026年12月31日" in html
     assert number(sanhu, a) in html and 'id="record-partial"' in html
     assert [word for word in SECRET if word in html] == []
     page = secretary.get(f"/items/{a}").get_data(as_text=True)

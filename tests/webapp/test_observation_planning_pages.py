@@ -49,7 +49,7 @@ def test_a_township_plans_groups_batches_and_schedules_its_villages(signed_in, s
                                                  "group_id": group, "batch_id": batch})
     assert answer.status_code == 302
     html = town.get(base + "/plan").get_data(as_text=True)
-    assert html.count('class="t-day">2026-11-20<') == 2 and "全覆盖观摩" in html
+    assert html.count('class="t-day">2026年11月20日<') == 2 and "全覆盖观摩" in html
     # the county reads the township's plan and sees the coverage, but cannot change it
     county = signed_in("county_K1")
     page = county.get(base).get_data(as_text=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from samples import make_png
@@ -136,19 +137,26 @@ def test_an_event_note_over_the_limit_is_refused_and_kept_and_the_limit_is_accep
     assert progress_notes(sanhu, rectifying) == [text[:4000]]
 
 
-def test_a_refused_upload_shows_the_items_own_address_and_keeps_the_note(
+def test_a_refused_upload_redirects_to_the_item_which_shows_the_form_once(
         sanhu, world, signed_in, rectifying):
+    """Post/Redirect/Get: the answer to the refused post is a redirect to the item's own
+    address, so a refresh reloads the item; the page shows the refusal and the typed note
+    once, and the next visit is the plain page."""
     sec = signed_in("sec_V111")
     fake = ("整改照片.png", b"MZ\x90\x00 not a picture at all")
-    response = post_event(sec, rectifying, "submit", {"note": "整改完毕，附照片"}, files=[fake])
-    html = response.get_data(as_text=True)
-    assert response.status_code == 400
-    assert "整改照片.png" in html and textarea(html, "submit-note") == "整改完毕，附照片"
-    # items.js replaces the address /items/<id>/events/submit by the item's own, so a
-    # refresh loads the item (tests/browser/test_text_limits_browser.py sees it happen)
-    marker = re.search(r'id="page-address" data-address="([^"]+)"', html)
-    assert marker and marker.group(1) == f"/items/{rectifying}"
-    assert 'id="page-address"' not in sec.get(f"/items/{rectifying}").get_data(as_text=True)
+    good = ("整改后.png", make_png())
+    response = post_event(sec, rectifying, "submit", {"note": "整改完毕，附照片"},
+                          files=[fake, good])
+    assert response.status_code == 303
+    assert urlsplit(response.headers["Location"]).path == f"/items/{rectifying}"
+    html = sec.get(f"/items/{rectifying}").get_data(as_text=True)
+    errors = re.findall(r'class="invalid-feedback d-block field-error">([^<]*)<', html)
+    assert any("整改照片.png" in e for e in errors), errors
+    assert textarea(html, "submit-note") == "整改完毕，附照片"
+    assert "整改后.png" in html and 'name="kept_file"' in html  # the accepted file waits
+    again = sec.get(f"/items/{rectifying}").get_data(as_text=True)
+    assert "整改照片.png" not in again and "整改完毕，附照片" not in again
+    assert 'name="kept_file"' not in again
     with sanhu.uow() as uow:
         assert uow.session.get(Item, rectifying).status == "rectifying"
 

@@ -26,7 +26,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_datetime, format_time
+from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
@@ -45,6 +45,7 @@ from ledger.org import throttle, tokens
 from ledger.org.passwords import MAX_LENGTH, password_problem
 from web.auth.devices import known_device, remember_device
 from web.auth.next_target import safe_next
+from web.core.dates import datetime_text
 from web.core.extensions import login_manager, sanhu
 from web.core.labels import HANDOVER_LABELS, ROLE_LABELS
 from web.core.password_text import password_message
@@ -122,7 +123,7 @@ def _lock_message(until: dt.datetime) -> str:
     """"Too many attempts, try again after 10:45" in the user's zone (Asia/Shanghai)."""
     zone = sanhu().settings.zone
     same_day = until.astimezone(zone).date() == dt.datetime.now(dt.UTC).astimezone(zone).date()
-    when = format_time(until, "HH:mm") if same_day else format_datetime(until, "short")
+    when = format_time(until, "HH:mm") if same_day else datetime_text(until)
     return _("Too many attempts. Please try again after %(time)s.", time=when)
 
 

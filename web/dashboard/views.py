@@ -10,7 +10,6 @@ bar and every number links to the ledger list filtered to exactly what it counts
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -18,6 +17,7 @@ from ledger.dashboard import figures
 from ledger.dashboard.export import workbook_bytes
 from ledger.dashboard.summary import REFRESH_MINUTES
 from ledger.items.queries import unit_children, unit_path
+from web.core.dates import datetime_text
 from web.core.extensions import sanhu
 from web.dashboard import page
 from web.ledger_list.views import list_url, send_xlsx_bytes
@@ -66,7 +66,7 @@ def export():
     heading = [board.unit.name,
                _("Trend period: %(period)s", period=_period(board)),
                _("Data as of %(time)s (recounted every %(n)s minutes)",
-                 time=format_datetime(board.refreshed_at, "short")
+                 time=datetime_text(board.refreshed_at)
                  if board.refreshed_at else "—", n=REFRESH_MINUTES)]
     data = workbook_bytes(page.sheets(board, heading))
     return send_xlsx_bytes(data, f"看板-{board.unit.name}-{today.isoformat()}.xlsx")

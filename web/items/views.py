@@ -5,7 +5,8 @@ workflow table).  Posting an event follows one path: check who and when, stage t
 uploads, validate the form, call the service with the version the user saw,
 then redirect.  On a refusal the page is rendered again with the fresh item,
 the reason in the user's language and everything they typed (and, when a retry
-can succeed, uploaded) still in the form.
+can succeed, uploaded) still in the form; a refused upload redirects to the item
+first, which shows the form so once (``web.items.drafts``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from web.core.extensions import sanhu
 from web.core.files import send_private
 from web.core.inputs import to_int
 from web.core.uploads import keep, kept_from_request, stage
+from web.items import drafts
 from web.items import page as item_page
 from web.items.forms import EVENT_FORMS, EVENT_LABELS, RecordForm
 
@@ -32,9 +34,21 @@ bp = Blueprint("items", __name__, url_prefix="/items")
 @bp.route("/<int:item_id>")
 @login_required
 def view(item_id: int):
-    """The item: every field, its evidence, its history and the forms the user may use now."""
+    """The item: every field, its evidence, its history and the forms the user may use now
+    (after a refused upload, once, the refused form as it was sent: ``web.items.drafts``)."""
+    actor = current_user.actor
     with sanhu().uow() as uow:
-        return item_page.render(uow, item_id)
+        draft = drafts.take(uow, item_id)
+        if draft is None or draft["event"] not in EVENT_FORMS:
+            return item_page.render(uow, item_id)
+        event = draft["event"]
+        form = EVENT_FORMS[event](formdata=draft["formdata"], prefix=event)
+        item_page.fill_choices(uow, actor, item_id, event, form)
+        for name, messages in draft["errors"].items():
+            if name in form._fields:
+                form[name].errors = messages
+        return item_page.render(uow, item_id, event, form, kept=draft["kept"],
+                                message=draft["message"])
 
 
 def _refused(uow, form, exc: DomainError) -> int:
@@ -106,14 +120,20 @@ def _stage_posted(uow, form, into: list) -> list[str]:
 def _fire(uow, item_id: int, event: str, form, staged: list, upload_errors: list[str]):
     actor = current_user.actor
     valid = form.validate()
+    refused_files = bool(upload_errors)
     if form.uploads_required and not staged and not upload_errors:
         upload_errors.append(_("Add at least one file."))
     if upload_errors:
         getattr(form, form.upload_field).errors = upload_errors
         valid = False
     if not valid:
-        return item_page.render(uow, item_id, event, form, kept=[keep(uow, s) for s in staged],
-                                message=_("Please correct the marked fields."), status=400)
+        kept = [keep(uow, s) for s in staged]
+        message = _("Please correct the marked fields.")
+        if refused_files:  # shown at the item's address: a refresh does not post again
+            drafts.save(uow, item_id, event, form, request.form, kept, message)
+            return redirect(url_for("items.view", item_id=item_id), 303)
+        return item_page.render(uow, item_id, event, form, kept=kept, message=message,
+                                status=400)
     kwargs = form.service_kwargs()
     if form.upload_field:
         kwargs["uploads"] = [svc.Upload(s, s.name) for s in staged]

@@ -28,16 +28,3 @@
     });
   });
 })();
-
-// A refused form (a file too large, a missing note) is answered at the address it was
-// posted to, with everything typed still in it.  Show the item's own address instead, so
-// that refreshing the page reloads the item rather than sending the form again.
-(function () {
-  "use strict";
-  var marker = document.getElementById("page-address");
-  var address = marker && marker.getAttribute("data-address");
-  if (address && window.history && window.history.replaceState &&
-      window.location.pathname !== address) {
-    window.history.replaceState(null, "", address);
-  }
-})();
