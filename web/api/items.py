@@ -75,17 +75,18 @@ def item_body(uow, item_id: int) -> dict:
     item = get_item(session, who, item_id)
     app = sanhu()
     row = item_rows(session, [item.id], uow.today(), app.settings.warning_days)[0]
-    names = {}
-
-    def user_ref(user_id: int, role: str | None = None) -> dict:
-        if user_id not in names:
-            user = session.get(User, user_id)
-            names[user_id] = (user.display_name, user.role) if user else ("", None)
-        name, own_role = names[user_id]
-        return {"id": user_id, "name": name, "role": role or own_role}
-
     events = list(session.scalars(select(ItemEvent).where(ItemEvent.item_id == item.id)
                                   .order_by(ItemEvent.seq)))
+    files = list(session.scalars(select(Evidence).where(Evidence.item_id == item.id)
+                                 .order_by(Evidence.id)))
+    people = {h.actor_id for h in events} | {e.uploaded_by_id for e in files}
+    names = {row.id: (row.display_name, row.role) for row in session.execute(
+        select(User.id, User.display_name, User.role).where(User.id.in_(people)))}
+
+    def user_ref(user_id: int, role: str | None = None) -> dict:
+        name, own_role = names.get(user_id, ("", None))
+        return {"id": user_id, "name": name, "role": role or own_role}
+
     history = [{"seq": h.seq, "event": h.event, "from_status": h.from_status,
                 "to_status": h.to_status, "actor": user_ref(h.actor_id, h.actor_role),
                 "at": _aware(h.at), "note": h.note, "changes": h.changes}
@@ -95,8 +96,7 @@ def item_body(uow, item_id: int) -> dict:
                  "kind": e.kind, "sha256": e.sha256, "history_seq": seqs.get(e.event_id),
                  "uploaded_by": user_ref(e.uploaded_by_id), "uploaded_at": _aware(e.uploaded_at),
                  "download": url_for("api_items.EvidenceFile", evidence_id=e.id)}
-                for e in session.scalars(select(Evidence).where(Evidence.item_id == item.id)
-                                         .order_by(Evidence.id))]
+                for e in files]
     return {
         **_summary(row),
         "source": item.source, "severity": item.severity, "measures": item.measures,
