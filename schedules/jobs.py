@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ledger.calendar.periods import period_for
 from ledger.core.evidence_gc import collect_garbage
 from ledger.core.models import CycleKind
 from ledger.core.settings import Settings
@@ -34,7 +35,7 @@ from ledger.instance.bootstrap import Sanhu, bootstrap
 from ledger.notify import reminders
 from ledger.notify.delivery import deliver_now, pass_bound
 from ledger.observations import coverage
-from ledger.observations.cycles import open_cycle, period_for
+from ledger.observations.cycles import open_cycle
 from ledger.results.reminders import results_reminders as results_reminders_service
 from schedules import locks, runs
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from ledger.calendar.periods import period_for
 from ledger.catalog.standards import current_catalog
 from ledger.core.actors import Actor
 from ledger.core.models import (
@@ -43,7 +44,7 @@ from ledger.items import services as svc
 from ledger.observations import record
 from ledger.observations import services as obs_svc
 from ledger.observations.coverage import mark_late
-from ledger.observations.cycles import open_cycle, period_bounds, period_for
+from ledger.observations.cycles import open_cycle, period_bounds
 from ledger.observations.planning import (
     DEFAULT_THEMES,
     assign_liaison,

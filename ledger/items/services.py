@@ -20,6 +20,7 @@ from typing import BinaryIO
 from sqlalchemy import bindparam, insert, select, update
 
 from ledger.calendar import bounds
+from ledger.calendar.periods import period_for
 from ledger.calendar.workdays import Deadline, DeadlineSpec
 from ledger.core.actors import Actor
 from ledger.core.db import dialect_insert
@@ -346,17 +347,6 @@ CYCLE_KIND_OF_LEVEL = {Level.VILLAGE.value: CycleKind.VILLAGE_QUARTERLY.value,
                        Level.TOWNSHIP.value: CycleKind.TOWNSHIP_HALF_YEARLY.value}
 
 
-def current_period(kind: str, day: dt.date) -> str:
-    """The period of ``kind`` containing ``day``: ``2026Q4`` or ``2026H2``.
-
-    The same rule as ``ledger.observations.cycles.period_for`` (which this layer
-    may not import).
-    """
-    if kind == CycleKind.VILLAGE_QUARTERLY.value:
-        return f"{day.year}Q{(day.month - 1) // 3 + 1}"
-    return f"{day.year}H{1 if day.month <= 6 else 2}"
-
-
 def open_cycle_of(uow: UnitOfWork, level: str) -> Cycle | None:
     """The cycle a unit of ``level`` is observed in now: its kind's cycle of today's
     period, when that cycle was opened (None otherwise, or for another level)."""
@@ -364,7 +354,7 @@ def open_cycle_of(uow: UnitOfWork, level: str) -> Cycle | None:
     if kind is None:
         return None
     return uow.session.scalar(select(Cycle).where(
-        Cycle.kind == kind, Cycle.period == current_period(kind, uow.today())))
+        Cycle.kind == kind, Cycle.period == period_for(kind, uow.today())))
 
 
 def _next_number(uow: UnitOfWork, prefix: str) -> int:

@@ -43,13 +43,6 @@ class OpenedCycle:
     observations_created: int
 
 
-def period_for(kind: str, day: dt.date) -> str:
-    """The period containing ``day``: ``2026Q4`` or ``2026H2``."""
-    if CycleKind(kind) is CycleKind.VILLAGE_QUARTERLY:
-        return f"{day.year}Q{(day.month - 1) // 3 + 1}"
-    return f"{day.year}H{1 if day.month <= 6 else 2}"
-
-
 def validate_period(kind: str, period: str) -> CycleKind:
     try:
         kind_ = CycleKind(kind)

@@ -21,10 +21,11 @@ from observation_helpers import start_and_fill
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from ledger.calendar.periods import period_for
 from ledger.core.models import Cycle, Item, Observation, RankingRow, Unit, UnitClass, User
 from ledger.instance.demo import VQ, demo_user_actor
 from ledger.observations import services as obs_svc
-from ledger.observations.cycles import open_cycle, period_bounds, period_for
+from ledger.observations.cycles import open_cycle, period_bounds
 from ledger.results import rankings
 
 #: the village of town11's township that comes last in both cycles

@@ -19,6 +19,7 @@ from conftest import _admin_engine, _with_database
 from sqlalchemy import func, select, text
 from web_fixtures import sign_in
 
+from ledger.calendar.periods import period_for
 from ledger.core.models import (
     Cycle,
     FundsPlan,
@@ -41,7 +42,6 @@ from ledger.core.models import (
 from ledger.core.settings import Settings
 from ledger.instance.bootstrap import bootstrap
 from ledger.instance.demo import DEMO_PASSWORD, PLAN, demo_user_actor, load_demo
-from ledger.observations.cycles import period_for
 from ledger.observations.queries import highlights
 from ledger.results import reports
 from ledger.supervision.board import repeat_clause
