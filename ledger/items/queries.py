@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
+    bindparam,
     case,
     cast,
     false,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import BindParameter
 
 from ledger.core.actors import Actor
 from ledger.core.errors import NotFound, ValidationError
@@ -187,11 +189,14 @@ def _status_clause(status: str):
     raise ValidationError(f"unknown status {status!r}", fields={"status": "unknown"})
 
 
-def _light_expr(session: Session, today: dt.date, warning_days: int):
+def _light_expr(session: Session, today: dt.date, warning_days: int, until=None):
+    """The traffic light; ``until`` (default ``today + warning_days``) ends the yellow."""
     is_open = open_predicate(session)
+    if until is None:
+        until = today + dt.timedelta(days=warning_days)
     return case(
         (and_(is_open, Item.deadline < today), "red"),
-        (and_(is_open, Item.deadline <= today + dt.timedelta(days=warning_days)), "yellow"),
+        (and_(is_open, Item.deadline <= until), "yellow"),
         (is_open, "green"),
         else_=None,
     )
@@ -268,9 +273,15 @@ def _text_clause(session: Session, needle: str, narrow: bool = False):
     return and_(indexed, like) if q.confirm else indexed
 
 
-def _row_select(session: Session, ids_subquery, today: dt.date, warning_days: int) -> Select:
-    """Display columns for the given ids, with overdue figures computed in SQL."""
+def _row_select(session: Session, ids_subquery, today: dt.date, warning_days: int,
+                until=None) -> Select:
+    """Display columns for the given ids, with overdue figures computed in SQL.
+
+    ``today`` and ``until`` may be bound parameters (``item_rows`` keeps one such
+    statement per database and warning period, so reading a few rows does not
+    rebuild it)."""
     deadline_day = aliased(CalendarDay)
+    today_value = today if isinstance(today, BindParameter) else literal(today)
     today_seq = select(CalendarDay.workday_seq).where(CalendarDay.day == today).scalar_subquery()
     is_overdue = and_(open_predicate(session), Item.deadline < today)
     return (
@@ -280,11 +291,11 @@ def _row_select(session: Session, ids_subquery, today: dt.date, warning_days: in
             Item.category, Item.deadline, Item.deadline_provisional, Item.rejection_count,
             Item.version, Item.updated_at, Item.cycle_id, Item.standard_id,
             case((is_overdue, literal(True)), else_=literal(False)).label("overdue"),
-            case((is_overdue, days_between(session, literal(today), Item.deadline)),
+            case((is_overdue, days_between(session, today_value, Item.deadline)),
                  else_=None).label("days_overdue"),
             case((is_overdue, today_seq - deadline_day.workday_seq),
                  else_=None).label("workdays_overdue"),
-            _light_expr(session, today, warning_days).label("light"),
+            _light_expr(session, today, warning_days, until).label("light"),
         )
         .join(Unit, Unit.id == Item.unit_id)
         .outerjoin(deadline_day, deadline_day.day == Item.deadline)
@@ -321,11 +332,25 @@ def list_items(session: Session, actor: Actor, flt: ItemFilter | None = None, *,
     return Page(rows, min(total, cap), total > cap, page, per_page, counts, cap=cap)
 
 
+#: the row statement for a list of ids, per (database, warning days), built once
+_ROWS_BY_IDS: dict[tuple[str, int], Select] = {}
+
+
 def item_rows(session: Session, ids, today: dt.date, warning_days: int = 3) -> list[dict]:
     """Display rows of the items ``ids`` (a list or a SELECT of ids; no scope check here):
     status, unit name, deadline, traffic light, days and working days overdue."""
-    return [_as_dict(r) for r in session.execute(_row_select(session, ids, today,
-                                                             warning_days))]
+    if not isinstance(ids, list | tuple):
+        return [_as_dict(r) for r in session.execute(_row_select(session, ids, today,
+                                                                 warning_days))]
+    key = (session.get_bind().dialect.name, warning_days)
+    statement = _ROWS_BY_IDS.get(key)
+    if statement is None:
+        statement = _ROWS_BY_IDS[key] = _row_select(
+            session, bindparam("ids", expanding=True), bindparam("today", type_=Date),
+            warning_days, until=bindparam("until", type_=Date))
+    return [_as_dict(r) for r in session.execute(statement, {
+        "ids": list(ids), "today": today,
+        "until": today + dt.timedelta(days=warning_days)})]
 
 
 def page_rows(session: Session, base: Select, order: Sequence, *, today: dt.date,
