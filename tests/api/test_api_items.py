@@ -177,3 +177,23 @@ def test_the_list_takes_the_ledger_lists_filters(api_as, world):
     bad = town.get("/api/v1/items?status=nonsense&standard_category=x-1")
     assert bad.status_code == 422 and {"status", "standard_category"} <= set(bad.json["errors"])
     assert town.get("/api/v1/items?standard_category=basic-3").status_code == 200
+
+
+def test_overdue_items_come_in_id_order_page_by_page(any_sanhu, any_world, any_api_as):
+    from supervision_helpers import make_overdue
+
+    overdue = [make_overdue(any_sanhu, any_world, unit) for unit in ("V111", "V112", "V111")]
+    _record(any_api_as("town_T11"), any_world.units["V111"].id, "未逾期")
+    county = any_api_as("county_K1")
+    seen, cursor = [], None
+    while True:
+        page = county.get("/api/v1/items?overdue=true&limit=1"
+                          + (f"&cursor={cursor}" if cursor else "")).json
+        seen += [i["id"] for i in page["items"]]
+        assert all(i["overdue"] and i["light"] == "red" for i in page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == sorted(overdue)
+    red = county.get("/api/v1/items?light=red").json["items"]
+    assert [i["id"] for i in red] == sorted(overdue)
