@@ -56,6 +56,7 @@ def init_app(app: Flask) -> None:
         observation_record,
         observations,
         org,
+        rankings,
         supervision,
         workflow,
     )
@@ -84,7 +85,7 @@ def init_app(app: Flask) -> None:
     limits.init_app(app)
     errors.init_app(app)
     for module in (items, org, catalog, workflow, observations, observation_record,
-                   notifications, supervision):
+                   notifications, supervision, rankings):
         csrf.exempt(module.blp)  # token requests; a session cookie never writes
         limits.limit(module.blp)
         api.register_blueprint(module.blp)
