@@ -8,10 +8,8 @@ and the version check (412) are theirs.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import inspect
-import json
 
 from flask import url_for
 from flask.views import MethodView
@@ -33,6 +31,7 @@ from ledger.items.queries import (
 from web.api import schemas as s
 from web.api.auth import actor, caller
 from web.api.etag import ETAG_HEADER, IF_MATCH, etag, expected_version, stale
+from web.api.paging import aware, decode_id, decode_key, encode_id, encode_key
 from web.core.extensions import sanhu
 from web.core.files import send_private
 from web.core.uploads import keep, kept_files
@@ -59,13 +58,7 @@ EVENT_REQUIRED: dict[str, frozenset[str]] = {
 
 def _summary(row: dict) -> dict:
     return {**row, "unit": {"id": row["unit_id"], "name": row["unit_name"]},
-            "updated_at": _aware(row["updated_at"])}
-
-
-def _aware(value):
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
+            "updated_at": aware(row["updated_at"])}
 
 
 def item_body(uow, item_id: int) -> dict:
@@ -89,12 +82,12 @@ def item_body(uow, item_id: int) -> dict:
 
     history = [{"seq": h.seq, "event": h.event, "from_status": h.from_status,
                 "to_status": h.to_status, "actor": user_ref(h.actor_id, h.actor_role),
-                "at": _aware(h.at), "note": h.note, "changes": h.changes}
+                "at": aware(h.at), "note": h.note, "changes": h.changes}
                for h in events]
     seqs = {h.id: h.seq for h in events}
     evidence = [{"id": e.id, "name": e.original_name, "mime": e.mime, "size": e.size,
                  "kind": e.kind, "sha256": e.sha256, "history_seq": seqs.get(e.event_id),
-                 "uploaded_by": user_ref(e.uploaded_by_id), "uploaded_at": _aware(e.uploaded_at),
+                 "uploaded_by": user_ref(e.uploaded_by_id), "uploaded_at": aware(e.uploaded_at),
                  "download": url_for("api_items.EvidenceFile", evidence_id=e.id)}
                 for e in files]
     return {
@@ -103,8 +96,8 @@ def item_body(uow, item_id: int) -> dict:
         "responsible_user_id": item.responsible_user_id,
         "observation_id": item.observation_id, "resolution": item.resolution,
         "extension_count": item.extension_count, "pending_extension": item.pending_extension,
-        "supervision": item.supervision, "created_at": _aware(item.created_at),
-        "verified_at": _aware(item.verified_at), "closed_at": _aware(item.closed_at),
+        "supervision": item.supervision, "created_at": aware(item.created_at),
+        "verified_at": aware(item.verified_at), "closed_at": aware(item.closed_at),
         "events": svc.available_events(uow, item.id, who),
         "history": history, "evidence": evidence,
     }
@@ -126,23 +119,17 @@ def _standard_category(raw: str | None) -> dict:
 
 
 def _encode_cursor(key: tuple) -> str:
-    raw = [key[0].isoformat(), key[1]] if len(key) == 2 else [key[0]]
-    return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+    """``(id,)`` or ``(updated_at, id)``, as ``items_after`` keys its pages."""
+    return encode_key([key[0].isoformat(), key[1]]) if len(key) == 2 else encode_id(key[0])
+
+
+def _stamp_and_id(raw) -> tuple:
+    stamp, last_id = raw
+    return dt.datetime.fromisoformat(stamp).astimezone(dt.UTC), int(last_id)
 
 
 def _decode_cursor(cursor: str, by_update: bool) -> tuple:
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if by_update:
-            stamp, last_id = raw
-            return dt.datetime.fromisoformat(stamp).astimezone(dt.UTC), int(last_id)
-        (last_id,) = raw
-        if not isinstance(last_id, int):
-            raise TypeError
-        return (last_id,)
-    except (ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise ValidationError("the cursor is not one this list gave",
-                              fields={"cursor": "invalid"}) from exc
+    return decode_key(cursor, _stamp_and_id) if by_update else (decode_id(cursor),)
 
 
 # --- views ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from marshmallow import validate as v
 from ledger.core.errors import NotFound
 from ledger.notify import reminders
 from web.api.auth import caller
-from web.api.items import _aware
+from web.api.paging import aware
 from web.api.schemas import CursorPage
 from web.core.extensions import sanhu
 
@@ -74,8 +74,8 @@ class Marked(ma.Schema):
 def _body(row: dict) -> dict:
     item = ({"id": row["item_id"], "number": row["item_number"]}
             if row.get("item_id") is not None else None)
-    return {**row, "item": item, "created_at": _aware(row["created_at"]),
-            "read_at": _aware(row["read_at"])}
+    return {**row, "item": item, "created_at": aware(row["created_at"]),
+            "read_at": aware(row["read_at"])}
 
 
 @blp.route("/notifications")

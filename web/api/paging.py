@@ -13,26 +13,35 @@ import json
 from ledger.core.errors import ValidationError
 
 
-def encode_id(last_id: int | None) -> str | None:
-    """The cursor that continues after ``last_id`` (None: the last page)."""
-    if last_id is None:
-        return None
-    return base64.urlsafe_b64encode(json.dumps([last_id]).encode()).decode().rstrip("=")
+def encode_key(key: list) -> str:
+    """An opaque cursor for the key of a page's last row (a list of JSON values)."""
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 
-def decode_id(cursor: str | None) -> int | None:
-    """The id a cursor continues after; a cursor no list gave is a 422 on ``cursor``."""
-    if not cursor:
-        return None
+def decode_key(cursor: str, parse):
+    """``parse(key list)`` of a cursor; a cursor no list gave is a 422 on ``cursor``."""
     try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        (last_id,) = raw
-        if not isinstance(last_id, int) or isinstance(last_id, bool):
-            raise TypeError
-        return last_id
+        return parse(json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))))
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
         raise ValidationError("the cursor is not one this list gave",
                               fields={"cursor": "invalid"}) from exc
+
+
+def _one_id(raw) -> int:
+    (last_id,) = raw
+    if not isinstance(last_id, int) or isinstance(last_id, bool):
+        raise TypeError
+    return last_id
+
+
+def encode_id(last_id: int | None) -> str | None:
+    """The cursor that continues after ``last_id`` (None: the last page)."""
+    return None if last_id is None else encode_key([last_id])
+
+
+def decode_id(cursor: str | None) -> int | None:
+    """The id a cursor continues after."""
+    return decode_key(cursor, _one_id) if cursor else None
 
 
 def aware(value):

@@ -35,7 +35,8 @@ from web.api import schemas as s
 from web.api.auth import actor
 from web.api.errors import problem
 from web.api.etag import ETAG_HEADER, IF_MATCH, etag, expected_version, stale
-from web.api.items import _aware, _summary, item_body
+from web.api.items import _summary, item_body
+from web.api.paging import aware
 from web.core.extensions import sanhu
 
 blp = Blueprint("api_supervision", __name__, url_prefix="/api/v1",
@@ -198,7 +199,7 @@ def _record_body(session, view: sup_board.RecordView) -> dict:
             "unit_id": record.unit_id,
             "created_by": {"id": record.created_by_id, "name": who.display_name if who else "",
                            "role": who.role if who else None},
-            "created_at": _aware(record.created_at), "complete": view.complete,
+            "created_at": aware(record.created_at), "complete": view.complete,
             "details": view.details, "item_ids": view.item_ids,
             "changes": sup.record_changes(record, actor()) if view.complete else []}
 
