@@ -37,6 +37,8 @@ class SchedulerRunner:
         self.app = app
         self.retry_seconds = retry_seconds
         self.heartbeat_seconds = heartbeat_seconds
+        #: after losing the lock, how long to leave it to the standbys (several of their polls)
+        self.step_down_seconds = max(5 * retry_seconds, 1.0)
         self.leading = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -61,14 +63,19 @@ class SchedulerRunner:
                     continue
                 announced = False
                 try:
-                    self._lead(lock, stop)
+                    if self._lead(lock, stop):
+                        # Lost, not stopped: whatever took the lock's connection may be
+                        # this process's trouble, so a healthy standby takes over first.
+                        # Competing again at once won the lock back before them.
+                        stop.wait(self.step_down_seconds)
                 except Exception:  # e.g. the database went away while starting: try again
                     log.exception("scheduler %s: failed; retrying", os.getpid())
                     stop.wait(self.retry_seconds)
         finally:
             lock.close()
 
-    def _lead(self, lock, stop: threading.Event) -> None:
+    def _lead(self, lock, stop: threading.Event) -> bool:
+        """Run the scheduler while the lock holds; True if it was lost (not stopped)."""
         log.info("scheduler %s: acting as the scheduler", os.getpid())
         lost = threading.Event()
         guard = threading.Lock()
@@ -96,6 +103,7 @@ class SchedulerRunner:
                     holds()
             if lost.is_set():
                 log.warning("scheduler %s: lost the leader lock; standing by", os.getpid())
+            return lost.is_set()
         finally:
             jobs.step_down()
             self.leading.clear()

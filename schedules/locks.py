@@ -83,8 +83,11 @@ class PgAdvisoryLock:
             except Exception:  # the connection is gone, and the lock with it
                 pass
             finally:
-                with contextlib.suppress(Exception):  # a terminated one may not close cleanly
+                try:
                     self.conn.close()
+                except Exception:  # a terminated one may not close cleanly: drop it hard
+                    with contextlib.suppress(Exception):
+                        self.conn.invalidate()
                 self.conn, self.token = None, None
 
     def close(self) -> None:

@@ -262,3 +262,38 @@ def test_a_leader_that_loses_its_lock_connection_stops_before_the_standby_starts
                                                   else "b.log")).read_text()
 
 
+
+
+@pytest.mark.postgres
+def test_a_leader_that_lost_its_lock_gives_the_standbys_time_before_competing_again(
+        pg_sanhu, tmp_path):
+    """It backs off for several standby polls instead of grabbing the lock straight back.
+
+    CI saw the old leader win the lock again the moment it noticed the loss
+    (its next job run checks the lock, then it competed at once), so the
+    standby never led.  Alone, the old leader still leads again, after the pause.
+    """
+    from test_scheduler_processes import heartbeats
+    from test_scheduler_processes import start as start_sanhu
+
+    proc = start_sanhu(pg_sanhu, tmp_path, "a")  # --retry-seconds 0.3: a pause of 1.5 s
+    try:
+        wait_until(lambda: heartbeats(pg_sanhu), 30, "the leader's heartbeats")
+        token = holder_token(pg_sanhu)
+        with pg_sanhu.engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"),
+                                {"pid": int(token.removeprefix("pg:"))}).scalar()
+        wait_until(lambda: holder_token(pg_sanhu) not in (None, token), 30,
+                   "the process to lead again")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        stop_all([proc])
+
+    def when(line: str) -> dt.datetime:
+        return dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+
+    lines = (tmp_path / "a.log").read_text().splitlines()
+    lost = next(i for i, line in enumerate(lines) if "lost the leader lock" in line)
+    again = next(line for line in lines[lost:] if "acting as the scheduler" in line)
+    assert (when(again) - when(lines[lost])).total_seconds() >= 1.5
