@@ -503,10 +503,12 @@ Index(
 Index("ix_items_deadline_id", Item.__table__.c.deadline, Item.__table__.c.id)
 # pulling changes since a time (the API's ``updated_since``), oldest change first
 Index("ix_items_updated_id", Item.__table__.c.updated_at, Item.__table__.c.id)
-# status filters and per-status counts in every scope
+# status filters and per-status counts in every scope; ending with id, a status's items
+# come in id order (the API's cursor pages), which PostgreSQL otherwise finds by walking
+# the primary key (SQLite's indexes end with the rowid anyway)
 for _lvl in ("city", "county", "township", "village"):
     Index(f"ix_items_{_lvl}_status", Item.__table__.c[f"{_lvl}_id"], Item.__table__.c.state,
-          Item.__table__.c.submitted)
+          Item.__table__.c.submitted, Item.__table__.c.id)
 Index("ix_items_cycle", Item.__table__.c.cycle_id)
 Index("ix_items_standard", Item.__table__.c.standard_id)
 # "my items"; no state column, so that state changes do not rewrite it

@@ -185,7 +185,10 @@ def _status_clause(status: str):
     if status == "rectifying":
         return and_(Item.state == State.RECTIFYING.value, Item.submitted == false())
     if status in STATUSES:
-        return Item.state == status
+        # ``submitted`` is only ever true while rectifying (verify, reject and reopen
+        # clear it); saying so matches the whole (level, state, submitted) prefix of
+        # ``ix_items_<level>_status``, so the items come in id order
+        return and_(Item.state == status, Item.submitted == false())
     raise ValidationError(f"unknown status {status!r}", fields={"status": "unknown"})
 
 

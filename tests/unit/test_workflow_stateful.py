@@ -377,6 +377,8 @@ class WorkflowMachine(RuleBasedStateMachine):
         assert item.version >= self.max_version.get(item.id, 0), n
         self.max_version[item.id] = item.version
         assert item.version == len(entries), n
+        # the status filter counts on it (``_status_clause``, ``ix_items_<level>_status``)
+        assert not item.submitted or item.state == "rectifying", n
         assert [e.seq for e in entries] == list(range(1, item.version + 1)), n
 
         # replaying the history gives the current status
