@@ -112,6 +112,8 @@ def sqlite_sanhu(request, sqlite_templates, tmp_path):
 
 @pytest.fixture
 def pg_sanhu(request, tmp_path):
+    if request.node.get_closest_marker("postgres") is None:  # CI's PostgreSQL run selects by it
+        pytest.fail(f"{request.node.nodeid} uses PostgreSQL: mark it @pytest.mark.postgres")
     url, templates = request.getfixturevalue("pg_templates")
     template = templates["world" if _wants_world(request) else "plain"]
     name = f"sanhu_t_{uuid.uuid4().hex[:10]}"
