@@ -77,22 +77,12 @@ class RankingRowSchema(ma.Schema):
     excused = f.String(allow_none=True)
 
 
-class RankingHistorySchema(ma.Schema):
-    seq = f.Integer(required=True)
-    event = f.String(required=True)
-    from_status = f.String(allow_none=True)
-    to_status = f.String(required=True)
-    actor = f.Nested(s.UserRef, required=True)
-    at = f.AwareDateTime(required=True)
-    note = f.String(allow_none=True)
-
-
 class RankingSchema(RankingSummarySchema):
     reason = f.String(allow_none=True, metadata={"description": "Why this edition corrects "
                                                                 "the previous one"})
     rule = f.Dict(required=True, metadata={"description": "The class rule it used"})
     rows = f.List(f.Nested(RankingRowSchema), required=True)
-    history = f.List(f.Nested(RankingHistorySchema), required=True)
+    history = f.List(f.Nested(s.HistoryEntry), required=True)
     events = f.List(f.String(), required=True,
                     metadata={"description": "The workflow events you may fire now"})
 
